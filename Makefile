@@ -1,0 +1,59 @@
+# The README's commands. Each target sets itself up from nothing on a fresh Debian machine (as root).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_STAMP := .cache/apt.stamp
+APT_LISTS := $(sort $(wildcard deps/apt-*.txt))
+
+.PHONY: help setup apt demo test lint unit bench clean
+
+help:
+	@echo "make demo   - set up and run the simulator's fleet demo"
+	@echo "make test   - set up (venv, apt packages, libvirt) and run every test, the VM testbed included"
+	@echo "make bench  - measure the figures in the README beside their baselines"
+
+# System packages the tests need (each area lists its own in deps/apt-*.txt).
+$(APT_STAMP): $(APT_LISTS)
+	@mkdir -p .cache
+	@pkgs=$$(cat $(APT_LISTS) | sed 's/#.*//' | xargs); \
+	missing=$$(for p in $$pkgs; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done | xargs); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: installing system packages needs root (missing: $$missing)" >&2; exit 1; fi; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+apt: $(APT_STAMP)
+
+$(STAMP): pyproject.toml $(APT_STAMP)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[sim,test,testbed]'
+	@touch $@
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/teeth-sim demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check teeth_agent simulator testbed tests benchmarks
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit tests/sim
+
+test: $(STAMP) lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .cache build dist *.egg-info
+
+-include mk/*.mk
