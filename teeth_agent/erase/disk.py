@@ -1,0 +1,111 @@
+"""Erasing one disk per its plan: release a known password, plant canaries, erase, verify.
+
+Returns what verification found; raises BackendError when a step fails. The caller (executor) turns either
+into the disk's certificate — a failure here never touches another disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from teeth_agent.backend.api import Backend, Progress
+from teeth_agent.backend.errors import DeviceRefused
+from teeth_agent.erase.ata_procedure import ata_secure_erase, release_password
+from teeth_agent.erase.ladder import ZEROING, Method
+from teeth_agent.erase.planner import QUICK_METHOD, DiskPlan
+from teeth_agent.erase.verify import (
+    CanaryPlan,
+    VerifyResult,
+    check_full,
+    check_sample,
+    plan_canaries,
+    write_canaries,
+)
+
+
+@dataclass(frozen=True)
+class DiskJob:
+    plan: DiskPlan
+    verify: str  # "sample" | "full" | "none"
+    ata_password: str | None
+    seed: int
+    erase_progress: Progress
+    verify_progress: Progress
+
+
+async def run_method(backend: Backend, method: Method, path: str, progress: Progress) -> None:
+    """Dispatch one ladder method to the backend."""
+    if method is Method.NVME_CRYPTO_FORMAT:
+        await backend.nvme_format(path, ses=2, progress=progress)
+    elif method is Method.NVME_FORMAT:
+        await backend.nvme_format(path, ses=1, progress=progress)
+    elif method is Method.NVME_SANITIZE_CRYPTO:
+        await backend.nvme_sanitize(path, action="crypto", progress=progress)
+    elif method is Method.NVME_SANITIZE_BLOCK:
+        await backend.nvme_sanitize(path, action="block", progress=progress)
+    elif method in (Method.ATA_ENHANCED_ERASE, Method.ATA_ERASE):
+        enhanced = method is Method.ATA_ENHANCED_ERASE
+        await ata_secure_erase(backend, path, enhanced=enhanced, progress=progress)
+    elif method is Method.DISCARD:
+        await backend.discard(path, secure=False, progress=progress)
+    elif method is Method.WRITE_ZEROES:
+        await backend.write_zeroes(path, progress=progress)
+    else:
+        await backend.overwrite(path, progress=progress)
+
+
+async def _plant(backend: Backend, path: str, seed: int) -> CanaryPlan:
+    handle = await backend.open_block(path, writable=True)
+    try:
+        plan = plan_canaries(handle.size, handle.alignment, seed)
+        await write_canaries(handle, plan)
+        return plan
+    finally:
+        await handle.close()
+
+
+async def _check(backend: Backend, job: DiskJob, canaries: CanaryPlan, zeroing: bool) -> VerifyResult:
+    result = VerifyResult(job.verify, zeroes_expected=zeroing)
+    handle = await backend.open_block(job.plan.device.path, writable=False)
+    try:
+        check = check_full if job.verify == "full" else check_sample
+        await check(handle, canaries, result, job.verify_progress)
+    finally:
+        await handle.close()
+    return result
+
+
+async def _confirm_identity(backend: Backend, plan: DiskPlan) -> None:
+    """The disk at this path must still be the one planned (a hot-swap must not redirect an erase)."""
+    now = await backend.refresh_disk(plan.device.path)
+    if (now.serial, now.wwn, now.size) != (plan.device.serial, plan.device.wwn, plan.device.size):
+        raise DeviceRefused(f"{plan.device.path}: identity changed since planning; not erasing")
+
+
+async def quick_wipe(backend: Backend, job: DiskJob) -> dict[str, Any]:
+    path = job.plan.device.path
+    found = await backend.wipe_signatures(path)
+    job.erase_progress(1, 1)
+    out: dict[str, Any] = {"signatures_found": list(found), "verification": None}
+    if job.verify != "none":
+        left = (await backend.refresh_disk(path)).fs_signatures
+        out["verification"] = {"mode": "signatures", "passed": not left, "signatures_left": list(left)}
+    return out
+
+
+async def erase_disk(backend: Backend, job: DiskJob) -> dict[str, Any]:
+    """Erase one disk; returns {"verification": ... | None, ...details}. Raises BackendError on failure."""
+    plan, path = job.plan, job.plan.device.path
+    await _confirm_identity(backend, plan)
+    if plan.release_password and job.ata_password is not None:
+        await release_password(backend, path, job.ata_password)
+    if plan.method == QUICK_METHOD:
+        return await quick_wipe(backend, job)
+    method = Method(plan.method or "")
+    canaries = await _plant(backend, path, job.seed) if job.verify != "none" else None
+    await run_method(backend, method, path, job.erase_progress)
+    if canaries is None:
+        return {"verification": None}
+    result = await _check(backend, job, canaries, zeroing=method in ZEROING)
+    return {"verification": result.to_json()}

@@ -1,0 +1,172 @@
+"""Pure erase planner: the disks a backend reports + EraseParams -> what happens to each disk, and why.
+
+Every disk the backend lists appears in the plan with one action:
+  erase   a method was chosen (the strongest allowed and possible); passed-over methods carry reasons
+  skip    not selected: outside `devices`, in `skip`, or — in the default selection — not eligible
+          (a guard, or a removable medium). Skips never fail the task.
+  refuse  selected but cannot be erased: a guard on an explicitly named disk, a locked drive whose password
+          is not known, or no allowed method is possible. A refusal fails the task.
+Unknown or ambiguous device names raise InvalidParams, before any disk is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from teeth_agent.backend.types import BlockDevice
+from teeth_agent.commands.errors import InvalidParams
+from teeth_agent.erase import estimate
+from teeth_agent.erase.ladder import LADDER, Facts, Method, blocker
+from teeth_agent.erase.params import EraseParams
+
+Action = Literal["erase", "skip", "refuse"]
+QUICK_METHOD = "wipe_signatures"
+
+# Filesystems that live on shared storage: another machine may be using this disk right now.
+CLUSTERED_FS = frozenset({"gfs", "gfs2", "ocfs", "ocfs2", "vmfs", "vmfs_volume_member", "gpfs", "glusterfs"})
+
+
+@dataclass(frozen=True)
+class Skipped:
+    method: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"method": self.method, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class DiskPlan:
+    device: BlockDevice
+    action: Action
+    method: str | None = None  # a Method value, or QUICK_METHOD
+    reason: str | None = None  # why skipped or refused
+    skipped: tuple[Skipped, ...] = ()
+    ata_frozen: bool = False
+    # A user password is set and known: unlock (if locked) and disable it before anything else.
+    release_password: bool = False
+    estimate_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "device": self.device.identity,
+            "action": self.action,
+            "method": self.method,
+            "skipped_methods": [s.to_json() for s in self.skipped],
+            "ata_frozen": self.ata_frozen,
+            "estimate_seconds": round(self.estimate_seconds, 1),
+        }
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.release_password:
+            out["release_password"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class ErasePlan:
+    mode: str
+    verify: str
+    disks: tuple[DiskPlan, ...]
+
+    def to_erase(self) -> tuple[DiskPlan, ...]:
+        return tuple(d for d in self.disks if d.action == "erase")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "verify": self.verify, "disks": [d.to_json() for d in self.disks]}
+
+
+def guard_reason(dev: BlockDevice) -> str | None:
+    """Why this disk must never be erased, or None."""
+    if dev.read_only:
+        return "device is read-only"
+    if dev.raid_member:
+        return "device is a member of a RAID array"
+    clustered = sorted(s for s in dev.fs_signatures if s.lower() in CLUSTERED_FS)
+    if clustered:
+        return f"device holds a clustered filesystem signature ({', '.join(clustered)}): shared storage"
+    if dev.is_boot_medium:
+        return "device is the medium the agent booted from"
+    return None
+
+
+def resolve(disks: Sequence[BlockDevice], selectors: Sequence[str], field: str) -> frozenset[str]:
+    """Device names (path, serial or wwn) -> disk paths; InvalidParams for unknown or ambiguous names."""
+    paths: set[str] = set()
+    for sel in selectors:
+        matches = [d.path for d in disks if sel in (d.path, d.serial, d.wwn)]
+        if not matches:
+            raise InvalidParams(field, f"unknown device {sel!r}: no disk has that path, serial or wwn")
+        if len(matches) > 1:
+            raise InvalidParams(field, f"ambiguous device {sel!r}: matches {', '.join(sorted(matches))}")
+        paths.update(matches)
+    return frozenset(paths)
+
+
+def _walk_ladder(dev: BlockDevice, params: EraseParams) -> tuple[Method | None, tuple[Skipped, ...]]:
+    facts = Facts(ata_password_known=params.ata_password is not None)
+    skipped: list[Skipped] = []
+    for method in LADDER:
+        if not params.allowed(method):
+            why = "allow_overwrite is false" if method is Method.OVERWRITE else "not in the allowed methods"
+            skipped.append(Skipped(method.value, why))
+            continue
+        reason = blocker(method, dev, facts)
+        if reason is None:
+            return method, tuple(skipped)
+        skipped.append(Skipped(method.value, reason))
+    return None, tuple(skipped)
+
+
+def _selection_skip(
+    dev: BlockDevice, params: EraseParams, named: frozenset[str], skip: frozenset[str]
+) -> tuple[Action, str] | None:
+    if dev.path in skip:
+        return "skip", "listed in skip"
+    explicit = dev.path in named
+    if params.devices is not None and not explicit:
+        return "skip", "not listed in devices"
+    guard = guard_reason(dev)
+    if guard is not None:
+        return ("refuse" if explicit else "skip"), guard
+    if dev.removable and not explicit:
+        return "skip", "removable medium; name it in devices to erase it"
+    return None
+
+
+def plan_disk(dev: BlockDevice, params: EraseParams, named: frozenset[str], skip: frozenset[str]) -> DiskPlan:
+    sec = dev.ata_security
+    frozen = bool(sec is not None and sec.frozen)
+    excluded = _selection_skip(dev, params, named, skip)
+    if excluded is not None:
+        return DiskPlan(dev, excluded[0], reason=excluded[1], ata_frozen=frozen)
+    locked = bool(sec is not None and sec.locked)
+    if locked and params.ata_password is None:
+        why = "drive is locked with a user password that is not known (give ata_password)"
+        return DiskPlan(dev, "refuse", reason=why, ata_frozen=frozen)
+    if locked and frozen:
+        why = "drive is locked and frozen: it cannot be unlocked until unfrozen (power-cycle or hot-plug)"
+        return DiskPlan(dev, "refuse", reason=why, ata_frozen=True)
+    release = bool(sec and (sec.enabled or locked) and not frozen and params.ata_password is not None)
+    if params.mode == "quick":
+        seconds = estimate.quick_seconds()
+        return DiskPlan(dev, "erase", QUICK_METHOD, release_password=release, estimate_seconds=seconds)
+    method, skipped = _walk_ladder(dev, params)
+    if method is None:
+        why = "no allowed erase method is possible on this disk"
+        return DiskPlan(dev, "refuse", reason=why, skipped=skipped, ata_frozen=frozen)
+    seconds = estimate.erase_seconds(dev, method) + estimate.verify_seconds(dev, params.verify)
+    return DiskPlan(dev, "erase", method.value, None, skipped, frozen, release, seconds)
+
+
+def plan_erase(disks: Sequence[BlockDevice], params: EraseParams) -> ErasePlan:
+    """The whole plan; raises InvalidParams for device names that match no disk (or several)."""
+    named = resolve(disks, params.devices or (), "devices")
+    skip = resolve(disks, params.skip, "skip")
+    both = sorted(named & skip)
+    if both:
+        raise InvalidParams("skip", f"{both[0]} is selected by devices and by skip")
+    plans = tuple(plan_disk(d, params, named, skip) for d in sorted(disks, key=lambda d: d.path))
+    return ErasePlan(params.mode, params.verify, plans)
