@@ -1,0 +1,111 @@
+"""A simulated disk's contents: written 4 KiB chunks over an extent map of fills.
+
+Writes land in `chunks` (block index -> 4096 bytes); an all-zero chunk is not stored but folded into the
+extent map, so writing a mostly-zero multi-GiB image costs only its non-zero blocks. Whole-device
+operations (erase, discard, write-zeroes) replace the extent map's runs and drop overlapping chunks:
+O(extents + chunks), never O(size). Reads compose both layers, so erasure and written images can be checked
+byte for byte at any offset.
+"""
+
+from __future__ import annotations
+
+from simulator.extents import BLOCK, ZERO, ExtentMap, Fill
+
+_ZERO_BLOCK = bytes(BLOCK)
+
+
+class SparseDisk:
+    def __init__(self, size: int, initial: Fill = ZERO) -> None:
+        if size <= 0 or size % BLOCK:
+            raise ValueError(f"disk size must be a positive multiple of {BLOCK}, got {size}")
+        self.size = size
+        self.extents = ExtentMap(size, initial)
+        self.chunks: dict[int, bytes] = {}
+
+    def _check(self, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise ValueError(f"range {offset}+{length} outside disk of {self.size} bytes")
+
+    def _block(self, index: int) -> bytes:
+        stored = self.chunks.get(index)
+        if stored is not None:
+            return stored
+        return self.extents.render(index * BLOCK, (index + 1) * BLOCK)
+
+    def _chunk_indices(self, first: int, last: int) -> list[int]:
+        """Stored chunk indices in [first, last], sorted; cheap whichever of the two is smaller."""
+        if last - first + 1 <= len(self.chunks):
+            return [i for i in range(first, last + 1) if i in self.chunks]
+        return sorted(i for i in self.chunks if first <= i <= last)
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        if length == 0:
+            return b""
+        end = offset + length
+        parts: list[bytes] = []
+        pos = offset
+        for index in self._chunk_indices(offset // BLOCK, (end - 1) // BLOCK):
+            chunk_start = index * BLOCK
+            if chunk_start > pos:
+                parts.append(self.extents.render(pos, chunk_start))
+                pos = chunk_start
+            take_end = min(end, chunk_start + BLOCK)
+            parts.append(self.chunks[index][pos - chunk_start : take_end - chunk_start])
+            pos = take_end
+        if pos < end:
+            parts.append(self.extents.render(pos, end))
+        return b"".join(parts)
+
+    def write(self, offset: int, data: bytes | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        self._check(offset, len(view))
+        pos = 0
+        while pos < len(view):
+            index, within = divmod(offset + pos, BLOCK)
+            take = min(BLOCK - within, len(view) - pos)
+            piece = view[pos : pos + take]
+            if take == BLOCK:
+                self._store(index, piece.tobytes())
+            else:
+                old = self._block(index)
+                self._store(index, old[:within] + piece.tobytes() + old[within + take :])
+            pos += take
+
+    def _store(self, index: int, block: bytes) -> None:
+        if block == _ZERO_BLOCK:
+            self.chunks.pop(index, None)
+            start = index * BLOCK
+            if self.extents.fill_at(start) != ZERO or len(self.extents.runs(start, start + BLOCK)) > 1:
+                self.extents.set(start, start + BLOCK, ZERO)
+        else:
+            self.chunks[index] = block
+
+    def fill(self, start: int, end: int, fill: Fill) -> None:
+        """Make [start, end) read as `fill` (sector-aligned; partial blocks at the edges are spliced)."""
+        self._check(start, end - start)
+        if start >= end:
+            return
+        first, last = start // BLOCK, (end - 1) // BLOCK
+        edges = {first, last}
+        saved = {i: self._block(i) for i in edges if (i * BLOCK < start or (i + 1) * BLOCK > end)}
+        for index in self._chunk_indices(first, last):
+            del self.chunks[index]
+        self.extents.set(start, end, fill)
+        for index, old in saved.items():
+            block_start = index * BLOCK
+            new = bytearray(old)
+            lo, hi = max(start, block_start), min(end, block_start + BLOCK)
+            new[lo - block_start : hi - block_start] = fill.render(lo, hi)
+            self.extents.set(block_start, block_start + BLOCK, ZERO)
+            self._store(index, bytes(new))
+
+    def is_fill(self, fill: Fill, start: int = 0, end: int | None = None) -> bool:
+        """Whether [start, end) reads entirely as `fill` — O(extents + chunks), no rendering."""
+        end = self.size if end is None else end
+        if any(f != fill for _, _, f in self.extents.runs(start, end)):
+            return False
+        return not self._chunk_indices(start // BLOCK, (end - 1) // BLOCK)
+
+    def stored_bytes(self) -> int:
+        return len(self.chunks) * BLOCK
