@@ -1,0 +1,171 @@
+"""One streaming pass: bytes from a source -> hash -> decompress -> aligned writes to a target.
+
+Three stages overlap: the event loop reads the network (producer) and drives the disk writes (writer);
+a worker thread hashes and decodes between them. Two bounded queues join them (received chunks; a
+fixed pool of write buffers), so memory is bounded whatever the image size and the slowest stage sets
+the pace. A bootable target is marked not bootable before the first byte and on any failure, and its
+first MiB is written last, only after every digest matched — so a disk is never left bootable with
+anything but exactly the image asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from teeth_agent.backend.api import BlockHandle, Progress, no_progress
+from teeth_agent.images.errors import ImageError
+from teeth_agent.images.hashing import MultiHasher
+from teeth_agent.images.qcow2 import Qcow2Info
+from teeth_agent.images.worker import ABORT, Decoded, DecodeJob, ThreadSource, decode
+from teeth_agent.images.writer import (
+    Aborted,
+    Assembler,
+    Filled,
+    HeadHold,
+    commit_head,
+    make_pool,
+    mark_not_bootable,
+    write_buffers,
+)
+
+CHUNKS_IN_FLIGHT = 4
+WRITE_BUFFERS = 4
+
+
+class ByteSource(Protocol):
+    @property
+    def total(self) -> int | None:
+        """Bytes the source will deliver, once known (e.g. after the HTTP response head)."""
+        ...
+
+    def chunks(self) -> AsyncGenerator[bytes, None]: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    handle: BlockHandle
+    base: int = 0
+    capacity: int | None = None  # default: from base to the end of the handle
+    # A disk someone may boot: not bootable while written, first MiB held back until verified.
+    bootable: bool = False
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    received: int  # bytes from the source (what the digests cover)
+    size: int  # bytes after decompression (written from the target's base, padded to its alignment)
+    compression: str
+    hashes: dict[str, str]
+    qcow2: Qcow2Info | None
+
+
+async def stream_image(
+    source: ByteSource,
+    target: Target,
+    expected: Mapping[str, str],
+    job: DecodeJob,
+    progress: Progress = no_progress,
+) -> StreamResult:
+    handle = target.handle
+    if target.base % handle.alignment:
+        raise ValueError(f"target base {target.base} is not aligned to {handle.alignment}")
+    capacity = target.capacity if target.capacity is not None else handle.size - target.base
+    hasher = MultiHasher(tuple(expected))
+    hold = HeadHold() if target.bootable else None
+    if target.bootable:
+        await mark_not_bootable(handle)
+    try:
+        received, decoded = await _run_stages(source, target, capacity, hasher, hold, job, progress)
+        hashes = hasher.verify(expected)
+        if hold is not None:
+            await commit_head(handle, hold)
+        else:
+            await handle.flush()
+    except BaseException:
+        if target.bootable:
+            with contextlib.suppress(Exception):
+                await mark_not_bootable(handle)
+        raise
+    return StreamResult(received, decoded.size, decoded.compression.value, hashes, decoded.qcow2)
+
+
+async def _run_stages(
+    source: ByteSource,
+    target: Target,
+    capacity: int,
+    hasher: MultiHasher,
+    hold: HeadHold | None,
+    job: DecodeJob,
+    progress: Progress,
+) -> tuple[int, Decoded]:
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=CHUNKS_IN_FLIGHT)
+    filled: asyncio.Queue[Filled | None] = asyncio.Queue()
+    pool = make_pool(WRITE_BUFFERS)
+    thread_source = ThreadSource(loop, chunks, hasher)
+    assembler = Assembler(pool, lambda item: loop.call_soon_threadsafe(filled.put_nowait, item), capacity)
+
+    def end_of_writes() -> None:
+        loop.call_soon_threadsafe(filled.put_nowait, None)
+
+    async def run_decoder() -> Decoded:
+        future = loop.run_in_executor(None, decode, job, thread_source, assembler, end_of_writes)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            thread_source.aborted.set()
+            pool.put(None)
+            _replace_with_abort(chunks)
+            await asyncio.wait([future])
+            if not future.cancelled():
+                future.exception()  # retrieved: the thread's Aborted is expected here
+            raise
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            producer = group.create_task(_produce(source, chunks, progress))
+            group.create_task(write_buffers(target.handle, target.base, filled, pool, hold))
+            decoder = group.create_task(run_decoder())
+    except BaseExceptionGroup as group_error:
+        raise _primary(group_error) from None
+    return producer.result(), decoder.result()
+
+
+async def _produce(source: ByteSource, chunks: asyncio.Queue[bytes | None], progress: Progress) -> int:
+    received = 0
+    async with contextlib.aclosing(source.chunks()) as stream:
+        async for chunk in stream:
+            await chunks.put(chunk)
+            received += len(chunk)
+            progress(received, source.total or 0)
+    await chunks.put(None)
+    return received
+
+
+def _replace_with_abort(chunks: asyncio.Queue[bytes | None]) -> None:
+    while not chunks.empty():
+        chunks.get_nowait()
+    chunks.put_nowait(ABORT)
+
+
+def _primary(group_error: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error that caused the teardown, not the cancellations it caused."""
+    leaves: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        else:
+            leaves.append(error)
+
+    walk(group_error)
+    for kind in (ImageError, Exception):
+        for error in leaves:
+            if isinstance(error, kind) and not isinstance(error, Aborted):
+                return error
+    return leaves[0]

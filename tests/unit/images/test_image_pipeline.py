@@ -1,0 +1,235 @@
+"""The streaming pipeline end to end: a local HTTP server -> decode -> hash -> a file-backed BlockHandle."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import lzma
+import random
+import struct
+from collections.abc import Callable
+
+import pytest
+import zstandard
+from block_fakes import FileHandle
+from image_server import ImageServer, Route
+
+from teeth_agent.images.errors import (
+    ChecksumMismatch,
+    CorruptImage,
+    DownloadError,
+    HttpStatusError,
+    ImageFormatError,
+    ImageTooLarge,
+    ReadTimeout,
+)
+from teeth_agent.images.http import HttpDownload, HttpOptions
+from teeth_agent.images.pipeline import StreamResult, Target, stream_image
+from teeth_agent.images.worker import DecodeJob
+
+MiB = 1 << 20
+FAST = HttpOptions(read_timeout=5.0, retry_delay=0.0, max_resumes=3)
+
+
+def disk_image(size: int = 6 * MiB + 1234, seed: int = 1) -> bytes:
+    """Something shaped like a disk image: a boot sector, random data, runs of zeroes; odd length."""
+    rng = random.Random(seed)
+    parts = [b"\xeb\x63\x90" + rng.randbytes(509)]
+    while sum(map(len, parts)) < size:
+        parts.append(rng.randbytes(rng.randrange(1, 200_000)) if rng.random() < 0.6 else bytes(300_000))
+    return b"".join(parts)[:size]
+
+
+def sha256(data: bytes) -> dict[str, str]:
+    return {"sha256": hashlib.sha256(data).hexdigest()}
+
+
+async def write(
+    server: ImageServer,
+    disk: FileHandle,
+    body: bytes,
+    *,
+    expected: dict[str, str] | None = None,
+    options: HttpOptions = FAST,
+    urls: tuple[str, ...] | None = None,
+    declared: str = "raw",
+) -> StreamResult:
+    server.routes.setdefault("/image", Route(body=body))
+    download = HttpDownload(urls or (server.url("/image"),), options)
+    return await stream_image(
+        download, Target(disk, bootable=True), expected or sha256(body), DecodeJob(True, declared)
+    )
+
+
+def plant_old_image(disk: FileHandle) -> None:
+    """A previous, bootable-looking image, so a test can see it gets marked not bootable."""
+    import os
+
+    os.pwrite(disk._fd, b"\xeb\x63\x90OLD" + bytes(504) + b"\x55\xaa", 0)
+    os.pwrite(disk._fd, b"EFI PART" + bytes(504), disk.size - 512)
+
+
+def assert_not_bootable(disk: FileHandle) -> None:
+    assert disk.content(MiB) == bytes(MiB)
+    assert disk.content(MiB, disk.size - MiB) == bytes(MiB)
+
+
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "none": lambda b: b,
+    "gzip": gzip.compress,
+    "xz": lzma.compress,
+    "zstd": lambda b: zstandard.ZstdCompressor(write_checksum=True).compress(b),
+}
+
+
+@pytest.mark.parametrize("compression", sorted(COMPRESSORS))
+async def test_each_compression_writes_the_exact_image(
+    server: ImageServer, disk: FileHandle, compression: str
+) -> None:
+    raw = disk_image()
+    body = COMPRESSORS[compression](raw)
+    result = await write(server, disk, body)
+    assert result.compression == compression
+    assert result.size == len(raw)
+    assert result.received == len(body)
+    assert result.hashes == sha256(body)
+    assert disk.content(len(raw)) == raw
+
+
+async def test_compression_is_detected_from_content_not_name(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=2)
+    body = gzip.compress(raw)
+    server.routes["/image.raw"] = Route(body=body)
+    result = await write(server, disk, body, urls=(server.url("/image.raw"),))
+    assert result.compression == "gzip"
+    assert disk.content(len(raw)) == raw
+
+
+async def test_dropped_connection_resumes_with_range(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=3)
+    server.routes["/image"] = Route(body=raw, drop_after=[300_000, 2 * MiB])
+    await write(server, disk, raw)
+    assert disk.content(len(raw)) == raw
+    ranges = [r.headers.get("range") for r in server.requests_for("/image")]
+    assert ranges == [None, "bytes=300000-", f"bytes={300_000 + 2 * MiB}-"]
+
+
+async def test_server_without_range_support_is_read_from_the_start(
+    server: ImageServer, disk: FileHandle
+) -> None:
+    raw = disk_image(seed=4)
+    server.routes["/image"] = Route(body=raw, drop_after=[500_000], ranges=False)
+    await write(server, disk, raw)
+    assert disk.content(len(raw)) == raw
+
+
+async def test_truncated_download_that_never_completes_fails_and_is_not_bootable(
+    server: ImageServer, disk: FileHandle
+) -> None:
+    raw = disk_image(seed=5)
+    plant_old_image(disk)
+    server.routes["/image"] = Route(body=raw, drop_after=[100_000] * 10)
+    with pytest.raises(DownloadError, match="every URL"):
+        await write(server, disk, raw, options=HttpOptions(retry_delay=0.0, max_resumes=2))
+    assert_not_bootable(disk)
+
+
+async def test_truncated_compressed_stream_is_corrupt(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=6)
+    body = zstandard.ZstdCompressor().compress(raw)
+    cut = body[: len(body) - 100]
+    with pytest.raises(CorruptImage, match="truncated"):
+        await write(server, disk, cut)
+    assert_not_bootable(disk)
+
+
+async def test_trickling_server_hits_the_per_read_timeout(server: ImageServer, disk: FileHandle) -> None:
+    server.routes["/image"] = Route(body=disk_image(seed=7), trickle_delay=2.0)
+    options = HttpOptions(read_timeout=0.2, retry_delay=0.0, max_resumes=1)
+    with pytest.raises(ReadTimeout, match=r"no data for 0\.2 s"):
+        await write(server, disk, b"x", options=options, expected=sha256(b"x"))
+    assert_not_bootable(disk)
+
+
+async def test_404_is_not_retried(server: ImageServer, disk: FileHandle) -> None:
+    with pytest.raises(HttpStatusError) as caught:
+        await write(server, disk, b"", urls=(server.url("/missing"),), expected=sha256(b""))
+    assert caught.value.status == 404
+    assert len(server.requests_for("/missing")) == 1
+
+
+async def test_urls_are_tried_in_order(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=8)
+    server.routes["/broken"] = Route(status=503)
+    server.routes["/image"] = Route(body=raw)
+    await write(server, disk, raw, urls=(server.url("/missing"), server.url("/broken"), server.url("/image")))
+    assert disk.content(len(raw)) == raw
+    assert [r.path for r in server.requests] == ["/missing", "/broken", "/image"]
+
+
+async def test_redirects_are_followed_and_bounded(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=9)
+    server.routes["/image"] = Route(body=raw)
+    server.routes["/moved"] = Route(location="/image")
+    server.routes["/loop"] = Route(location="/loop")
+    await write(server, disk, raw, urls=(server.url("/moved"),))
+    assert disk.content(len(raw)) == raw
+    with pytest.raises(HttpStatusError, match="redirects"):
+        await write(server, disk, raw, urls=(server.url("/loop"),))
+
+
+async def test_chunked_transfer_encoding(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=10)
+    server.routes["/image"] = Route(body=raw, chunked=True)
+    await write(server, disk, raw)
+    assert disk.content(len(raw)) == raw
+
+
+async def test_wrong_checksum_leaves_the_disk_not_bootable(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=11)
+    plant_old_image(disk)
+    with pytest.raises(ChecksumMismatch) as caught:
+        await write(server, disk, raw, expected={"sha256": "0" * 64})
+    assert caught.value.details is not None and caught.value.details["actual"] == sha256(raw)["sha256"]
+    assert_not_bootable(disk)
+
+
+async def test_every_named_digest_must_match(server: ImageServer, disk: FileHandle) -> None:
+    raw = disk_image(seed=12)
+    good = sha256(raw) | {"sha512": "0" * 128}
+    with pytest.raises(ChecksumMismatch, match="sha512"):
+        await write(server, disk, raw, expected=good)
+
+
+async def test_image_larger_than_the_disk(server: ImageServer, tmp_path: object) -> None:
+    from pathlib import Path
+
+    small = FileHandle(Path(str(tmp_path)) / "small.img", 4 * MiB)
+    raw = disk_image(seed=13)  # 6 MiB
+    with pytest.raises(ImageTooLarge, match="larger than the target"):
+        await write(server, small, zstandard.ZstdCompressor().compress(raw))
+    assert_not_bootable(small)
+
+
+def qcow2_header(*, backing: bool = False, version: int = 3) -> bytes:
+    header = struct.pack(
+        ">4sIQIIQIIQQIIQ", b"QFI\xfb", version, 0x200 if backing else 0, 5 if backing else 0, 16,
+        64 * MiB, 0, 1, 0x30000, 0x10000, 1, 0, 0,
+    )
+    if version == 3:
+        header += struct.pack(">QQQII", 0, 0, 0, 4, 104)
+    header += bytes(8)  # end of header extensions
+    return header.ljust(0x200, b"\x00") + (b"base.img" if backing else b"")
+
+
+async def test_qcow2_with_backing_file_is_rejected(server: ImageServer, disk: FileHandle) -> None:
+    body = qcow2_header(backing=True).ljust(2 * MiB, b"\x00")
+    with pytest.raises(ImageFormatError, match="backing file"):
+        await write(server, disk, body, declared="qcow2")
+    assert_not_bootable(disk)
+
+
+async def test_declared_raw_but_qcow2_content_is_rejected(server: ImageServer, disk: FileHandle) -> None:
+    body = gzip.compress(qcow2_header().ljust(2 * MiB, b"\x00"))
+    with pytest.raises(ImageFormatError, match="declared raw but its content is qcow2"):
+        await write(server, disk, body, declared="raw")
