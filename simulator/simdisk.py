@@ -7,6 +7,7 @@ time, so they stay true after any write or erase instead of drifting from a cach
 from __future__ import annotations
 
 import json
+import re
 from base64 import b64decode, b64encode
 from dataclasses import dataclass, replace
 
@@ -39,7 +40,8 @@ class SimDisk:
         path = "/dev/" + spec.name
         frozen = any(f.kind == "frozen" for f in faults)
         ata = AtaDrive.from_spec(spec.ata, path, frozen=frozen) if spec.ata is not None else None
-        nvme = NvmeNamespace(spec.nvme, path, spec.name.split("n1")[0]) if spec.nvme is not None else None
+        controller = re.sub(r"n\d+$", "", spec.name)
+        nvme = NvmeNamespace(spec.nvme, path, controller) if spec.nvme is not None else None
         return cls(spec, SparseDisk(spec.size, initial), initial, ata, nvme, faults)
 
     @property
