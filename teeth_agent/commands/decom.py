@@ -9,7 +9,12 @@ from __future__ import annotations
 from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.erase.executor import run_erase
 from teeth_agent.erase.params import parse_erase_params
+from teeth_agent.qc.executor import run_qc
+from teeth_agent.qc.spec import parse_qc_params
 
 TASKS: tuple[TaskSpec, ...] = (
     TaskSpec(method="decom.disk_erase", validate=parse_erase_params, run=run_erase),
+    # QC only reads (inventory, sampled disk reads), but it still runs alone: a burn-in beside an erase
+    # would measure the erase, not the disk.
+    TaskSpec(method="decom.qc", validate=parse_qc_params, run=run_qc),
 )
