@@ -1,0 +1,54 @@
+"""python -m testbed.ramdisk: build (or reuse) the ramdisk and say where it is."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from testbed.ramdisk.build import build_ramdisk
+from testbed.ramdisk.config import COMPRESSORS, RamdiskConfig, RamdiskError
+
+_MIB = 1024 * 1024
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m testbed.ramdisk",
+        description="Build the teeth-agent DIB ramdisk (kernel + initramfs), reusing an unchanged build.",
+    )
+    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[2])
+    parser.add_argument("--out", type=Path, help="output directory (default: REPO/.cache/ramdisk)")
+    parser.add_argument("--compress", choices=COMPRESSORS, help="initramfs compressor (default zstd)")
+    parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show disk-image-create's output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = RamdiskConfig.from_env(args.repo.resolve(), os.environ)
+        if args.out is not None:
+            config = dataclasses.replace(config, out_dir=args.out.resolve())
+        if args.compress is not None:
+            config = dataclasses.replace(config, compress=args.compress)
+        if not args.verbose:
+            print(f"ramdisk: building if needed (log: {config.out_dir / 'build.log'})", file=sys.stderr)
+        built = build_ramdisk(config, force=args.force, echo=args.verbose)
+    except RamdiskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    how = "reused (inputs unchanged)" if built.reused else f"built in {built.record.seconds:.0f} s"
+    print(f"ramdisk {how}")
+    print(f"  kernel     {built.kernel}  {built.record.kernel_bytes / _MIB:.1f} MiB")
+    print(f"  initramfs  {built.initramfs}  {built.record.initramfs_bytes / _MIB:.1f} MiB")
+    print(f"  checksums  {built.sha256}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
