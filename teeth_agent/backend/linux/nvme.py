@@ -68,6 +68,15 @@ def parse_id_ctrl_firmware(text_or_json: str | dict[str, Any]) -> str | None:
     return revision or None
 
 
+def parse_id_ns_lbaf(text: str) -> int:
+    """The LBA format in use, from `nvme id-ns -o json`: FLBAS bits 3:0, plus bits 6:5 as its high bits."""
+    doc = json.loads(text)
+    if not isinstance(doc, dict) or "flbas" not in doc:
+        raise ValueError("nvme id-ns JSON has no 'flbas' field")
+    flbas = int(doc["flbas"])
+    return (flbas & 0xF) | ((flbas & 0x60) >> 1)
+
+
 class SanitizeState(enum.IntEnum):
     """SSTAT bits 2:0."""
 
