@@ -9,6 +9,8 @@ from __future__ import annotations
 from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.erase.executor import run_erase
 from teeth_agent.erase.params import parse_erase_params
+from teeth_agent.firmware.executor import run_firmware
+from teeth_agent.firmware.manifest import parse_manifest
 from teeth_agent.qc.executor import run_qc
 from teeth_agent.qc.spec import parse_qc_params
 
@@ -17,4 +19,5 @@ TASKS: tuple[TaskSpec, ...] = (
     # QC only reads (inventory, sampled disk reads), but it still runs alone: a burn-in beside an erase
     # would measure the erase, not the disk.
     TaskSpec(method="decom.qc", validate=parse_qc_params, run=run_qc),
+    TaskSpec(method="decom.firmware_secure", validate=parse_manifest, run=run_firmware),
 )
