@@ -110,7 +110,8 @@ def _walk_ladder(dev: BlockDevice, params: EraseParams) -> tuple[Method | None, 
     skipped: list[Skipped] = []
     for method in LADDER:
         if not params.allowed(method):
-            why = "allow_overwrite is false" if method is Method.OVERWRITE else "not in the allowed methods"
+            off = method is Method.OVERWRITE and not params.allow_overwrite
+            why = "allow_overwrite is false" if off else "not in the allowed methods"
             skipped.append(Skipped(method.value, why))
             continue
         reason = blocker(method, dev, facts)
