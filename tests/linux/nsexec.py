@@ -1,0 +1,74 @@
+"""Run one LinuxBackend operation inside a private mount namespace whose /dev holds only given nodes.
+
+Invoked by tests/linux/test_loop_devices.py as
+    unshare --mount --propagation private python nsexec.py '<json spec>'
+with spec {"nodes": {"/dev/loop5": [7, 5], ...}, "allow": ["/dev/loop5"], "op": "overwrite", "path": ...}.
+It mounts a fresh tmpfs on /dev (visible only in this namespace), creates the block nodes, runs the
+operation on the real backend with `only_devices=allow`, and prints one JSON line with the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import subprocess
+import sys
+from typing import Any
+
+from teeth_agent.backend.errors import BackendError
+from teeth_agent.backend.linux.backend import LinuxBackend
+
+
+def private_dev(nodes: dict[str, list[int]]) -> list[str]:
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=1m", "tmpfs", "/dev"], check=True)
+    for path, (major, minor) in nodes.items():
+        os.mknod(path, stat.S_IFBLK | 0o600, os.makedev(major, minor))
+    return sorted(os.listdir("/dev"))
+
+
+async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    backend = LinuxBackend(only_devices=spec["allow"])
+    ticks: list[tuple[float, float]] = []
+
+    def progress(done: float, total: float) -> None:
+        ticks.append((done, total))
+
+    op, path = spec["op"], spec.get("path", "")
+    result: Any = None
+    if op == "list":
+        result = [{"path": d.path, "size": d.size, "transport": str(d.transport),
+                   "fs_signatures": list(d.fs_signatures), "write_zeroes": d.write_zeroes_supported,
+                   "discard": d.discard_supported} for d in await backend.list_disks()]
+    elif op == "overwrite":
+        await backend.overwrite(path, progress=progress)
+    elif op == "discard":
+        await backend.discard(path, secure=False, progress=progress)
+    elif op == "write_zeroes":
+        await backend.write_zeroes(path, progress=progress)
+    elif op == "wipe":
+        result = list(await backend.wipe_signatures(path))
+    elif op == "read_head":
+        handle = await backend.open_block(path, writable=False)
+        try:
+            result = (await handle.read_at(0, handle.alignment)).hex()
+        finally:
+            await handle.close()
+    else:
+        raise SystemExit(f"unknown op {op!r}")
+    return {"result": result, "last_progress": ticks[-1] if ticks else None, "progress_calls": len(ticks)}
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    outcome: dict[str, Any] = {"dev": private_dev(spec["nodes"])}
+    try:
+        outcome |= asyncio.run(run(spec))
+    except BackendError as exc:
+        outcome |= {"error": type(exc).__name__, "message": str(exc)}
+    print(json.dumps(outcome))
+
+
+if __name__ == "__main__":
+    main()
