@@ -49,10 +49,14 @@ class Reader(Protocol):
         """Up to n decoded bytes; b"" at the end. Raises CorruptImage on a truncated/garbled stream."""
         ...
 
+    def readinto(self, view: memoryview) -> int:
+        """Decode into `view` (zstd writes there directly: no intermediate bytes); 0 at the end."""
+        ...
+
 
 def open_reader(kind: Compression, source: Source) -> Reader:
     if kind is Compression.NONE:
-        return source
+        return _PlainReader(source)
     if kind is Compression.GZIP:
         return _StdlibReader(source, lambda: zlib.decompressobj(wbits=31), "gzip")
     if kind is Compression.XZ:
@@ -60,7 +64,25 @@ def open_reader(kind: Compression, source: Source) -> Reader:
     return _zstd_reader(source)
 
 
-class _StdlibReader:
+class _CopyInto:
+    def read(self, n: int) -> bytes:
+        raise NotImplementedError
+
+    def readinto(self, view: memoryview) -> int:
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+class _PlainReader(_CopyInto):
+    def __init__(self, source: Source) -> None:
+        self._source = source
+
+    def read(self, n: int) -> bytes:
+        return self._source.read(n)
+
+
+class _StdlibReader(_CopyInto):
     """zlib and lzma: bounded output through max_length; concatenated members/streams are followed."""
 
     def __init__(self, source: Source, factory: Any, name: str) -> None:
@@ -149,6 +171,17 @@ class _ZstdReader:
             out: bytes = self._reader.read(n)
         except self._error as exc:
             raise CorruptImage(f"zstd data does not decode: {exc}") from exc
-        if not out and not self._source.walker.at_boundary:
-            raise CorruptImage("zstd stream ends inside a frame (truncated download?)")
+        self._check_end(len(out))
         return out
+
+    def readinto(self, view: memoryview) -> int:
+        try:
+            count: int = self._reader.readinto(view)
+        except self._error as exc:
+            raise CorruptImage(f"zstd data does not decode: {exc}") from exc
+        self._check_end(count)
+        return count
+
+    def _check_end(self, count: int) -> None:
+        if not count and not self._source.walker.at_boundary:
+            raise CorruptImage("zstd stream ends inside a frame (truncated download?)")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from teeth_agent.images.errors import ChecksumMismatch
 
@@ -31,3 +33,27 @@ class MultiHasher:
             if actual.get(name) != want.lower():
                 raise ChecksumMismatch(name, want.lower(), actual.get(name, ""))
         return actual
+
+
+class BackgroundHasher:
+    """Feeds a MultiHasher from its own thread, so hashing overlaps decompression rather than
+    adding to it; at most `backlog` chunks wait (memory stays bounded), in order."""
+
+    def __init__(self, hasher: MultiHasher, backlog: int = 2) -> None:
+        self.hasher = hasher
+        self._backlog = backlog
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-hash")
+        self._pending: deque[Future[None]] = deque()
+
+    def feed(self, data: bytes) -> None:
+        self._pending.append(self._pool.submit(self.hasher.update, data))
+        while len(self._pending) > self._backlog:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Wait for every queued chunk; after this the hasher's digests are final."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -19,7 +19,8 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from teeth_agent.images.errors import DownloadError, HttpStatusError, ReadTimeout
-from teeth_agent.images.http_wire import Response, body_chunks, build_request, read_response_head
+from teeth_agent.images.http_conn import Conn
+from teeth_agent.images.http_wire import Body, Response, build_request
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -32,7 +33,7 @@ class HttpOptions:
     max_redirects: int = 5
     # Attempts per URL after the first (each a Range resume when bytes were already received).
     max_resumes: int = 5
-    chunk_size: int = 1 << 20
+    chunk_size: int = 2 << 20
     retry_delay: float = 0.5
     ssl_context: ssl.SSLContext | None = None
     user_agent: str = "teeth-agent"
@@ -86,11 +87,10 @@ class HttpDownload:
         raise DownloadError(msg, details=details)
 
     async def _get(self, url: str, deadline: float | None) -> AsyncGenerator[bytes, None]:
-        reader, writer, response, final_url = await self._open(url, deadline)
+        conn, body, response, final_url = await self._open(url, deadline)
         try:
             skip = self._check_range(response, final_url)
-            async for chunk in body_chunks(reader, response, lambda: self._read_timeout(deadline),
-                                           self.options.chunk_size):
+            async for chunk in body.chunks(response):
                 if skip:
                     drop = min(skip, len(chunk))
                     skip -= drop
@@ -98,13 +98,13 @@ class HttpDownload:
                     if not chunk:
                         continue
                 self.received += len(chunk)
-                yield chunk
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError) as exc:
-            raise _Dropped(f"connection dropped after {self.received} bytes ({type(exc).__name__})") from exc
+                yield chunk  # type: ignore[misc]  # bytearray: a buffer the consumer now owns
+        except (ConnectionError, ValueError) as exc:
+            raise _Dropped(f"connection dropped after {self.received} bytes ({exc})") from exc
         except TimeoutError as exc:
             raise self._timeout(deadline) from exc
         finally:
-            writer.close()
+            conn.close()
 
     def _check_range(self, response: Response, url: str) -> int:
         """Return how many leading body bytes to discard; learn the total size."""
@@ -119,49 +119,48 @@ class HttpDownload:
             self.total = response.content_length
         return self.received
 
-    async def _open(
-        self, url: str, deadline: float | None
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Response, str]:
+    async def _open(self, url: str, deadline: float | None) -> tuple[Conn, Body, Response, str]:
         for _ in range(self.options.max_redirects + 1):
             parts = urllib.parse.urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise HttpStatusError(url, 400, "unsupported URL")
-            reader, writer = await self._connect(parts, deadline)
+            conn = await self._connect(parts, deadline)
+            body = Body(conn, lambda: self._read_timeout(deadline), self.options.chunk_size)
             try:
-                writer.write(build_request(parts, self.received, self.options.user_agent))
-                async with asyncio.timeout(self._read_timeout(deadline)):
-                    response = await read_response_head(reader)
+                conn.send(build_request(parts, self.received, self.options.user_agent))
+                response = await body.read_head()
             except TimeoutError as exc:
-                writer.close()
+                conn.close()
                 raise self._timeout(deadline) from exc
-            except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
-                writer.close()
+            except (ConnectionError, ValueError) as exc:
+                conn.close()
                 raise _Dropped(f"{url}: bad or missing response head ({exc})") from exc
             if response.status in _REDIRECTS and response.location:
-                writer.close()
+                conn.close()
                 url = urllib.parse.urljoin(url, response.location)
                 continue
             if response.status not in (200, 206):
-                writer.close()
+                conn.close()
                 raise HttpStatusError(url, response.status, response.reason)
-            return reader, writer, response, url
+            return conn, body, response, url
         raise HttpStatusError(url, 310, f"more than {self.options.max_redirects} redirects")
 
-    async def _connect(
-        self, parts: urllib.parse.SplitResult, deadline: float | None
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connect(self, parts: urllib.parse.SplitResult, deadline: float | None) -> Conn:
+        host = parts.hostname or ""
         tls = parts.scheme == "https"
         port = parts.port or (443 if tls else 80)
         context = (self.options.ssl_context or ssl.create_default_context()) if tls else None
         timeout = min(self.options.connect_timeout, self._read_timeout(deadline))
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                return await asyncio.open_connection(
-                    parts.hostname, port, ssl=context, server_hostname=parts.hostname if tls else None,
-                    limit=4 * self.options.chunk_size,
+                _, conn = await loop.create_connection(
+                    lambda: Conn(self.options.chunk_size), host, port, ssl=context,
+                    server_hostname=host if tls else None,
                 )
         except TimeoutError as exc:
-            raise _Dropped(f"connect to {parts.hostname}:{port} timed out") from exc
+            raise _Dropped(f"connect to {host}:{port} timed out") from exc
+        return conn
 
     def _read_timeout(self, deadline: float | None) -> float:
         if deadline is None:

@@ -6,14 +6,19 @@ needs: Content-Length, chunked transfer coding, or a body delimited by the conne
 
 from __future__ import annotations
 
-import asyncio
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
-_HEAD_LIMIT = 64 * 1024
+from teeth_agent.images.http_conn import Conn
+
+HEAD_LIMIT = 64 * 1024
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class IncompleteBody(ConnectionError):
+    """The peer closed the connection before the end of the body."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,7 @@ def build_request(parts: urllib.parse.SplitResult, start: int, user_agent: str) 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-async def read_response_head(reader: asyncio.StreamReader) -> Response:
-    raw = await reader.readuntil(b"\r\n\r\n")
-    if len(raw) > _HEAD_LIMIT:
-        raise ValueError("response head too large")
+def parse_head(raw: bytes) -> Response:
     lines = raw.decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
     code, _, reason = rest.partition(" ")
@@ -84,49 +86,72 @@ async def read_response_head(reader: asyncio.StreamReader) -> Response:
     return Response(int(code), reason.strip(), headers)
 
 
-async def body_chunks(
-    reader: asyncio.StreamReader,
-    response: Response,
-    read_timeout: Callable[[], float],
-    chunk_size: int,
-) -> AsyncIterator[bytes]:
-    """The body's bytes. Raises IncompleteReadError when the peer closes before the end."""
-    if response.chunked:
-        async for piece in _chunked(reader, read_timeout, chunk_size):
-            yield piece
-        return
-    remaining = response.content_length
-    while remaining is None or remaining > 0:
-        want = chunk_size if remaining is None else min(chunk_size, remaining)
-        async with asyncio.timeout(read_timeout()):
-            data = await reader.read(want)
-        if not data:
-            if remaining is None:
-                return
-            raise asyncio.IncompleteReadError(b"", remaining)
-        if remaining is not None:
-            remaining -= len(data)
-        yield data
+class Body:
+    """The bytes after the response head: a leftover from the head read, then the connection."""
 
+    def __init__(self, conn: Conn, timeout: Callable[[], float], chunk_size: int) -> None:
+        self._conn = conn
+        self._timeout = timeout
+        self._chunk = chunk_size
+        self._rest = b""
 
-async def _chunked(
-    reader: asyncio.StreamReader, read_timeout: Callable[[], float], chunk_size: int
-) -> AsyncIterator[bytes]:
-    while True:
-        async with asyncio.timeout(read_timeout()):
-            size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip() or b"x", 16)
-        if size == 0:
-            async with asyncio.timeout(read_timeout()):
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers: ignored
+    async def read_head(self) -> Response:
+        data = b""
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            if len(data) > HEAD_LIMIT:
+                raise ValueError("response head too large")
+            more = await self._conn.take(HEAD_LIMIT, self._timeout())
+            if not more:
+                raise IncompleteBody("connection closed before the response head ended")
+            data += more
+        self._rest = data[end + 4 :]
+        return parse_head(data[: end + 4])
+
+    async def read(self, n: int) -> bytes | bytearray:
+        """Up to n bytes; b"" at the end of the connection."""
+        if self._rest:
+            out, self._rest = self._rest[:n], self._rest[n:]
+            return out
+        return await self._conn.take(n, self._timeout())
+
+    async def readline(self) -> bytes:
+        data = b""
+        while (end := data.find(b"\r\n")) < 0:
+            more = await self.read(self._chunk)
+            if not more or len(data) > HEAD_LIMIT:
+                raise IncompleteBody("chunked body: missing line end")
+            data += more
+        self._rest = data[end + 2 :] + self._rest
+        return data[:end]
+
+    async def chunks(self, response: Response) -> AsyncGenerator[bytes | bytearray, None]:
+        if response.chunked:
+            async for piece in self._chunked():
+                yield piece
             return
-        while size > 0:
-            async with asyncio.timeout(read_timeout()):
-                data = await reader.read(min(size, chunk_size))
+        remaining = response.content_length
+        while remaining is None or remaining > 0:
+            data = await self.read(self._chunk if remaining is None else min(self._chunk, remaining))
             if not data:
-                raise asyncio.IncompleteReadError(b"", size)
-            size -= len(data)
+                if remaining is None:
+                    return
+                raise IncompleteBody(f"connection closed with {remaining} body bytes missing")
+            if remaining is not None:
+                remaining -= len(data)
             yield data
-        async with asyncio.timeout(read_timeout()):
-            await reader.readexactly(2)
+
+    async def _chunked(self) -> AsyncGenerator[bytes | bytearray, None]:
+        while True:
+            size = int((await self.readline()).split(b";", 1)[0].strip() or b"x", 16)
+            if size == 0:
+                while await self.readline():
+                    pass  # trailers: ignored
+                return
+            while size > 0:
+                data = await self.read(min(size, self._chunk))
+                if not data:
+                    raise IncompleteBody("connection closed inside a chunk")
+                size -= len(data)
+                yield data
+            if await self.readline():
+                raise ValueError("chunked body: data after a chunk")

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from teeth_agent.backend.api import BlockHandle, Progress, no_progress
 from teeth_agent.images.errors import ImageError
-from teeth_agent.images.hashing import MultiHasher
+from teeth_agent.images.hashing import BackgroundHasher, MultiHasher
 from teeth_agent.images.qcow2 import Qcow2Info
 from teeth_agent.images.worker import ABORT, Decoded, DecodeJob, ThreadSource, decode
 from teeth_agent.images.writer import (
@@ -32,8 +32,9 @@ from teeth_agent.images.writer import (
     write_buffers,
 )
 
-CHUNKS_IN_FLIGHT = 4
-WRITE_BUFFERS = 4
+CHUNKS_IN_FLIGHT = 2
+WRITE_BUFFERS = 3
+COALESCE = 2 << 20
 
 
 class ByteSource(Protocol):
@@ -106,7 +107,7 @@ async def _run_stages(
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=CHUNKS_IN_FLIGHT)
     filled: asyncio.Queue[Filled | None] = asyncio.Queue()
     pool = make_pool(WRITE_BUFFERS)
-    thread_source = ThreadSource(loop, chunks, hasher)
+    thread_source = ThreadSource(loop, chunks, BackgroundHasher(hasher))
     assembler = Assembler(pool, lambda item: loop.call_soon_threadsafe(filled.put_nowait, item), capacity)
 
     def end_of_writes() -> None:
@@ -136,12 +137,23 @@ async def _run_stages(
 
 
 async def _produce(source: ByteSource, chunks: asyncio.Queue[bytes | None], progress: Progress) -> int:
+    """Network -> queue, coalescing socket-sized reads into ~1 MiB so the thread hops stay few."""
     received = 0
+    batch: list[bytes] = []
+    batched = 0
     async with contextlib.aclosing(source.chunks()) as stream:
         async for chunk in stream:
-            await chunks.put(chunk)
-            received += len(chunk)
-            progress(received, source.total or 0)
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= COALESCE:
+                await chunks.put(b"".join(batch) if len(batch) > 1 else batch[0])
+                received += batched
+                batch, batched = [], 0
+                progress(received, source.total or 0)
+    if batch:
+        await chunks.put(b"".join(batch))
+        received += batched
+        progress(received, source.total or 0)
     await chunks.put(None)
     return received
 

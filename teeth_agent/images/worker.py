@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from teeth_agent.images.decompress import MAGIC_LEN, Compression, Reader, detect, open_reader
-from teeth_agent.images.hashing import MultiHasher
+from teeth_agent.images.hashing import BackgroundHasher
 from teeth_agent.images.qcow2 import Qcow2Info, check_declared_format, check_qcow2_header
 from teeth_agent.images.writer import HEAD_BYTES, Aborted, Assembler
 
-PIECE = 4 << 20
 ABORT = b"\x00abort"  # compared by identity: a sentinel the loop queues to stop the thread
 
 
@@ -31,7 +30,7 @@ class ThreadSource:
     """Blocking reads of chunks the event loop queues; hashes every chunk as it passes."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes | None], hasher: MultiHasher
+        self, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes | None], hasher: BackgroundHasher
     ) -> None:
         self._loop = loop
         self._chunks = chunks
@@ -49,8 +48,12 @@ class ThreadSource:
         if chunk is None:
             self._eof = True
             return b""
-        self._hasher.update(chunk)
+        self._hasher.feed(chunk)
         return chunk
+
+    def close(self) -> None:
+        """Let the hash thread finish what it was given."""
+        self._hasher.close()
 
     def read(self, n: int) -> bytes:
         if not self._rest:
@@ -82,12 +85,14 @@ def decode(job: DecodeJob, source: ThreadSource, assembler: Assembler, done: Cal
         head = _read_head(reader)
         info = _check_format(job, head)
         assembler.push(head)
-        while data := reader.read(PIECE):
-            assembler.push(data)
+        assembler.fill_from(reader)
         assembler.finish()
         return Decoded(kind, assembler.total, info)
     finally:
-        done()
+        try:
+            source.close()
+        finally:
+            done()
 
 
 def _read_head(reader: Reader) -> bytes:
