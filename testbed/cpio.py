@@ -64,3 +64,20 @@ def archive(entries: Iterable[Entry]) -> bytes:
         out += _member(ino, entry)
     out += _member(0, Entry(TRAILER, stat.S_IFREG))
     return bytes(out)
+
+
+def read(data: bytes) -> list[tuple[str, int, bytes]]:
+    """(path, mode, body) of each member of a newc archive, for inspecting initramfs images."""
+    members: list[tuple[str, int, bytes]] = []
+    pos = 0
+    while True:
+        if data[pos: pos + 6] != b"070701":
+            raise ValueError(f"cpio: no newc header at offset {pos}")
+        fields = [int(data[pos + 6 + 8 * i: pos + 14 + 8 * i], 16) for i in range(13)]
+        mode, filesize, namesize = fields[1], fields[6], fields[11]
+        name = data[pos + 110: pos + 110 + namesize - 1].decode()
+        body_at = pos + 110 + namesize + (-(110 + namesize) % 4)
+        if name == TRAILER:
+            return members
+        members.append((name, mode, data[body_at: body_at + filesize]))
+        pos = body_at + filesize + (-filesize % 4)

@@ -131,7 +131,12 @@ def _libvirt_disk(disk: DiskSpec, image: Path, target: str, boot_disk: str | Non
                   physical_block_size=str(disk.physical))
     if disk.name == boot_disk:
         ET.SubElement(el, "boot", order="1")
+    ET.SubElement(el, "alias", name=disk_alias(disk))
     return el
+
+
+def disk_alias(disk: DiskSpec) -> str:
+    return f"ua-{disk.name}"  # libvirt keeps user aliases ("ua-" prefix) as the QEMU device id
 
 
 def qemu_args(spec: VmSpec, host: HostSide) -> list[str]:

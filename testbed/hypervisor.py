@@ -27,6 +27,9 @@ security_driver = "none"
 user = "root"
 group = "root"
 stdio_handler = "file"
+# guestfwd's cmd: spawns a relay per guest connection; libvirt's default seccomp filter (spawn=deny)
+# would kill QEMU at the first one. qemu:///system users need the same line in their qemu.conf.
+seccomp_sandbox = 0
 """
 
 

@@ -58,6 +58,9 @@ class DiskSpec:
                  f"disk {self.name}: logical_block_size must be 512 or 4096")
         _require(self.physical >= self.logical_block_size and self.physical in (512, 4096),
                  f"disk {self.name}: physical_block_size must be 512 or 4096 and >= logical")
+        # QEMU's AHCI disks refuse 4K logical sectors: a SATA "4K" disk is 512e (physical 4096).
+        _require(self.bus is not Bus.SATA or self.logical_block_size == 512,
+                 f"disk {self.name}: SATA disks need logical_block_size 512 (use physical_block_size 4096)")
         _require(self.size_bytes >= MIB and self.size_bytes % MIB == 0,
                  f"disk {self.name}: size_bytes must be a positive multiple of 1 MiB")
 

@@ -9,13 +9,15 @@ import json
 
 BOOT_MARKER = "TEETH-TENANT-BOOTED"
 UUID_PREFIX = "TEETH-TENANT-UUID="
+HELLO_PREFIX = "TEETH-TENANT-HELLO-REPLY="
+HELLO_ARG = "teeth.tenant.hello"  # kernel argument IP:PORT: say hello there through the user-mode network
 DONE_MARKER = "TEETH-TENANT-DONE"
 CONFIG_DRIVE_LABEL = "config-2"
 KERNEL_CMDLINE = "console=ttyS0,115200 panic=-1"
 # What the tenant needs to find a config drive on any of the testbed's disk controllers.
 WANTED_MODULES = (
     "virtio_pci", "virtio_blk", "ahci", "sd_mod", "nvme", "sr_mod", "isofs",
-    "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "crc32c_generic", "ext4",
+    "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "crc32c_generic", "ext4", "virtio_net",
 )
 
 
@@ -46,6 +48,15 @@ if [ -n "$dev" ]; then
   fi
 fi
 echo "{UUID_PREFIX}${{uuid:-none}} device=${{dev:-none}}"
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in {HELLO_ARG}=*)
+    target="${{arg#*=}}"
+    ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
+    serial=$(cat /sys/class/dmi/id/product_serial)
+    reply=$(echo "hello serial=$serial" | timeout 20 nc "${{target%:*}}" "${{target##*:}}" | head -n 1)
+    echo "{HELLO_PREFIX}${{reply:-none}}"
+  esac
+done
 echo "{DONE_MARKER}"
 sync
 poweroff -f

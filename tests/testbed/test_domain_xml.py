@@ -21,7 +21,7 @@ MIB = 1 << 20
 UUID = "6f1c1f2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
 DISKS = (
     DiskSpec("os", Bus.SATA, 256 * MIB, "SATA-OS-1"),
-    DiskSpec("data", Bus.SATA, 64 * MIB, "SATA-4K-1", logical_block_size=4096),
+    DiskSpec("data", Bus.SATA, 64 * MIB, "SATA-4K-1", physical_block_size=4096),
     DiskSpec("vd", Bus.VIRTIO, 64 * MIB, "VIRTIO-1"),
     DiskSpec("nv0", Bus.NVME, 128 * MIB, "NVME-512-1"),
     DiskSpec("nv1", Bus.NVME, 128 * MIB, "NVME-4K-1", logical_block_size=4096),
@@ -83,9 +83,11 @@ def test_sata_and_virtio_disks_go_through_libvirt_with_serials_and_sector_sizes(
     assert disks["SATA-OS-1"].find("target").attrib == {"dev": "sda", "bus": "sata"}  # type: ignore[union-attr]
     assert disks["SATA-4K-1"].find("target").get("dev") == "sdb"  # type: ignore[union-attr]
     assert disks["VIRTIO-1"].find("target").attrib == {"dev": "vda", "bus": "virtio"}  # type: ignore[union-attr]
-    assert disks["SATA-4K-1"].find("blockio").get("logical_block_size") == "4096"  # type: ignore[union-attr]
+    assert disks["SATA-4K-1"].find("blockio").attrib == {  # type: ignore[union-attr]
+        "logical_block_size": "512", "physical_block_size": "4096"}
     assert disks["VIRTIO-1"].find("source").get("file") == "/srv/tb/vd.img"  # type: ignore[union-attr]
     assert all(d.find("boot") is None for d in disks.values())
+    assert disks["SATA-4K-1"].find("alias").get("name") == "ua-data"  # type: ignore[union-attr]
 
 
 def test_nvme_controllers_sit_on_fixed_root_bus_slots() -> None:

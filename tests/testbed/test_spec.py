@@ -23,7 +23,8 @@ def test_a_full_spec_is_accepted() -> None:
     ("make", "named"),
     [
         (lambda: disk(logical_block_size=1024), "logical_block_size"),
-        (lambda: disk(logical_block_size=4096, physical_block_size=512), "physical_block_size"),
+        (lambda: disk(logical_block_size=4096), "SATA disks need logical_block_size 512"),
+        (lambda: disk(bus=Bus.NVME, logical_block_size=4096, physical_block_size=512), "physical_block_size"),
         (lambda: disk(size_bytes=MIB + 1), "size_bytes"),
         (lambda: disk(serial="has space"), "serial"),
         (lambda: disk(serial="X" * 21), "serial"),

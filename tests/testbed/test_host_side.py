@@ -1,0 +1,87 @@
+"""Console waits, the guestfwd relay and the image server, without a VM."""
+
+import socket
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from testbed import relay
+from testbed.console import Console, ConsoleWaitError
+from testbed.services import image_server
+
+pytestmark = pytest.mark.testbed
+
+
+def test_wait_for_finds_text_after_the_mark(tmp_path: Path) -> None:
+    console = Console(tmp_path / "console.log")
+    assert console.read() == "" and console.mark() == 0
+    console.path.write_text("old MARKER\n")
+    mark = console.mark()
+    with console.path.open("a") as f:
+        f.write("booting\nTEETH-TENANT-UUID=abc-1 device=/dev/vda\n")
+    match = console.wait_for(r"TEETH-TENANT-UUID=(\S+)", within=5, what="uuid", start=mark)
+    assert match.group(1) == "abc-1"
+    with pytest.raises(ConsoleWaitError):
+        console.wait_for("MARKER", within=0.3, what="marker", start=mark)
+
+
+def test_a_timeout_names_what_was_awaited_and_the_log(tmp_path: Path) -> None:
+    console = Console(tmp_path / "vm0-console.log")
+    console.path.write_text("".join(f"line {i}\n" for i in range(100)))
+    with pytest.raises(ConsoleWaitError) as info:
+        console.wait_for("handshake", within=0.3, what="vm0: agent handshake")
+    message = str(info.value)
+    assert "vm0: agent handshake" in message and "'handshake'" in message
+    assert str(console.path) in message and "line 99" in message and "line 10\n" not in message
+
+
+def test_a_stopped_vm_ends_the_wait_at_once(tmp_path: Path) -> None:
+    console = Console(tmp_path / "c.log")
+    console.path.write_text("Kernel panic - not syncing\n")
+    with pytest.raises(ConsoleWaitError, match="the VM stopped"):
+        console.wait_for("never", within=3600, what="marker", alive=lambda: False)
+
+
+async def test_await_for_in_asyncio(tmp_path: Path) -> None:
+    console = Console(tmp_path / "c.log")
+    console.path.write_text("ready\n")
+    assert (await console.await_for("ready", within=5, what="ready")).group(0) == "ready"
+    with pytest.raises(ConsoleWaitError, match="waited"):
+        await console.await_for("never", within=0.3, what="never")
+
+
+def test_relay_copies_both_ways_and_passes_end_of_stream() -> None:
+    guest_vm, guest_side = socket.socketpair()
+    host_side, host_service = socket.socketpair()
+    worker = threading.Thread(target=relay.relay, args=(guest_side, host_side))
+    worker.start()
+    guest_vm.sendall(b"hello from guest\n")
+    assert host_service.recv(100) == b"hello from guest\n"
+    host_service.sendall(b"hello from host\n")
+    assert guest_vm.recv(100) == b"hello from host\n"
+    guest_vm.shutdown(socket.SHUT_WR)
+    assert host_service.recv(100) == b""
+    host_service.close()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    for s in (guest_vm, guest_side, host_side):
+        s.close()
+
+
+def test_relay_dials_only_loopback() -> None:
+    assert relay.main(["10.0.0.1", "80"]) == 2
+    assert relay.main(["127.0.0.1"]) == 2
+
+
+def test_image_server_serves_files_on_loopback(tmp_path: Path) -> None:
+    (tmp_path / "img.raw").write_bytes(b"\x01" * 4096)
+    with image_server(tmp_path) as server:
+        assert server.url("img.raw").startswith("http://127.0.0.1:")
+        assert server.url("img.raw", "10.0.2.101", 8080) == "http://10.0.2.101:8080/img.raw"
+        with urllib.request.urlopen(server.url("img.raw"), timeout=10) as resp:
+            assert resp.read() == b"\x01" * 4096
+        assert any("img.raw" in line for line in server.request_log)
+    with pytest.raises(FileNotFoundError, match="not a directory"), image_server(tmp_path / "missing"):
+        pass
