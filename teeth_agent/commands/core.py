@@ -1,0 +1,79 @@
+"""Core commands every agent answers: `ping` and `status`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from teeth_agent.backend.types import Inventory
+from teeth_agent.commands.registry import error_payload
+from teeth_agent.commands.spec import CommandSpec, JsonObject
+
+log = logging.getLogger(__name__)
+
+INVENTORY_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """Who this agent is; fixed for the life of the process."""
+
+    agent_id: str
+    agent_version: str
+    boot_id: str
+    backend: str
+
+
+def hardware_summary(inv: Inventory) -> JsonObject:
+    return {
+        "system": {
+            "manufacturer": inv.dmi.manufacturer,
+            "product": inv.dmi.product,
+            "serial": inv.dmi.serial,
+        },
+        "cpu": {"model": inv.cpu.model, "cores": inv.cpu.cores, "threads": inv.cpu.threads},
+        "memory_mib": inv.memory_mib,
+        "disks": [
+            {"path": d.path, "size": d.size, "model": d.model, "serial": d.serial, "transport": d.transport}
+            for d in inv.disks
+        ],
+        "nics": [{"name": n.name, "mac": n.mac, "link": n.link} for n in inv.nics],
+        "boot_mode": str(inv.boot_mode),
+    }
+
+
+def core_commands(
+    info: AgentInfo,
+    *,
+    uptime: Callable[[], float],
+    tasks: Callable[[], list[JsonObject]],
+    inventory: Callable[[], Awaitable[Inventory]],
+) -> tuple[CommandSpec, ...]:
+    async def ping(params: Mapping[str, Any]) -> JsonObject:
+        return dict(params)
+
+    async def status(params: Mapping[str, Any]) -> JsonObject:
+        return {
+            "version": info.agent_version,
+            "uptime": round(uptime(), 3),
+            "boot_id": info.boot_id,
+            "agent_id": info.agent_id,
+            "backend": info.backend,
+            "tasks": tasks(),
+            "hardware": await _hardware(inventory),
+        }
+
+    return (CommandSpec("ping", ping), CommandSpec("status", status))
+
+
+async def _hardware(inventory: Callable[[], Awaitable[Inventory]]) -> JsonObject:
+    # A status answer must come back even when inventory is slow or broken: say why instead.
+    try:
+        async with asyncio.timeout(INVENTORY_TIMEOUT):
+            return hardware_summary(await inventory())
+    except Exception as exc:
+        log.warning("inventory for status failed: %s", exc)
+        return {"error": error_payload(exc)}

@@ -1,0 +1,231 @@
+"""The task runner: accepts task commands, runs them, and records every status they go through.
+
+- The same task_id never starts work twice: it answers the task's current state.
+- One mutating task at a time; another one gets `busy` (after its params were validated, so a bad request
+  is told what is wrong with it rather than to come back later).
+- Every status change is saved (atomically) before it is handed to `on_status`, so what the endpoint was
+  told is never ahead of what survives a restart. A task found `running` at start-up was cut short by the
+  restart: it becomes an `error` (type `interrupted`) to be delivered like any final status.
+- Exceptions of a task become its `error` status through `to_error` (the command registry's one mapping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from teeth_agent.backend.api import Backend, Clock
+from teeth_agent.commands.errors import Busy, Internal, InvalidParams
+from teeth_agent.commands.params import get_str
+from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.logforward import current_task_id
+from teeth_agent.tasks.context import TaskContext
+from teeth_agent.tasks.progress import ProgressThrottle, Update
+from teeth_agent.tasks.records import JsonObject, TaskRecord
+from teeth_agent.tasks.store import TaskStore
+
+log = logging.getLogger(__name__)
+task_log = logging.getLogger("teeth_agent.task")
+
+StatusSink = Callable[[TaskRecord], None]
+ErrorMapper = Callable[[BaseException], JsonObject]
+MAX_TASK_ID = 200
+
+
+class TaskRunner:
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        store: TaskStore,
+        state_dir: Path,
+        to_error: ErrorMapper,
+        on_status: StatusSink,
+        min_interval: float = 1.0,
+        max_interval: float = 10.0,
+        keep_acked: int = 100,
+    ) -> None:
+        self._backend = backend
+        self._clock: Clock = backend.clock
+        self._store = store
+        self._state_dir = state_dir
+        self._to_error = to_error
+        self._on_status = on_status
+        self._min_interval = min_interval
+        self._max_interval = max_interval
+        self._keep_acked = keep_acked
+        self._records: dict[str, TaskRecord] = {}
+        self._active: str | None = None
+        self._tg: asyncio.TaskGroup | None = None
+
+    # -- start-up ---------------------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Load persisted records; close the ones a restart cut short; queue every unacknowledged final."""
+        for rec in self._store.load():
+            if not rec.final:
+                error = {"type": "interrupted", "msg": "the agent restarted while this task was running"}
+                rec = rec.failed(error, self._clock.time())
+                self._save(rec)
+            self._records[rec.task_id] = rec
+            if rec.final and not rec.acked:
+                self._on_status(rec)
+
+    async def run(self) -> None:
+        """Own the running tasks until cancelled (the agent's TaskGroup owns this coroutine)."""
+        async with asyncio.TaskGroup() as tg:
+            self._tg = tg
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self._tg = None
+
+    # -- queries ----------------------------------------------------------------------------------------
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        return self._records.get(task_id)
+
+    def records(self) -> list[TaskRecord]:
+        return sorted(self._records.values(), key=lambda r: r.started_at)
+
+    def outstanding(self) -> list[JsonObject]:
+        """Tasks the endpoint still has to hear the end of: unfinished, or final and unacknowledged."""
+        return [r.summary() for r in self.records() if not (r.final and r.acked)]
+
+    @property
+    def active(self) -> str | None:
+        return self._active
+
+    # -- commands ---------------------------------------------------------------------------------------
+
+    def start(self, spec: TaskSpec, params: Mapping[str, Any]) -> JsonObject:
+        task_id = get_str(params, "task_id")
+        if not task_id or len(task_id) > MAX_TASK_ID:
+            raise InvalidParams("task_id", f"must be 1 to {MAX_TASK_ID} characters")
+        existing = self._records.get(task_id)
+        if existing is not None:
+            if existing.method != spec.method:
+                raise InvalidParams("task_id", f"already used by a {existing.method} task")
+            return existing.summary()
+        parsed = spec.validate(params)
+        if spec.mutating and self._active is not None:
+            raise Busy(f"task {self._active} is running", details={"task_id": self._active})
+        if self._tg is None:
+            raise Internal("the task runner is not running")
+        rec = TaskRecord(task_id, spec.method, mutating=spec.mutating, started_at=self._clock.time())
+        self._commit(rec)
+        if spec.mutating:
+            self._active = task_id
+        self._tg.create_task(self._execute(spec, parsed, rec), name=f"task:{task_id}")
+        return {"task_id": task_id, "state": str(rec.state)}
+
+    def acknowledge(self, task_id: str, seq: int) -> None:
+        """The endpoint answered the task_status with this seq; a final one need never be sent again."""
+        rec = self._records.get(task_id)
+        if rec is None or not rec.final or rec.acked or rec.seq != seq:
+            return
+        self._records[task_id] = rec.acknowledged()
+        self._save(self._records[task_id])
+        self._prune()
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _commit(self, rec: TaskRecord) -> None:
+        self._records[rec.task_id] = rec
+        self._save(rec)
+        self._on_status(rec)
+
+    def _save(self, rec: TaskRecord) -> None:
+        try:
+            self._store.save(rec)
+        except OSError as exc:
+            # A full or broken state dir must not kill the task or the agent; the endpoint still hears it.
+            log.error("cannot persist task %s: %s", rec.task_id, exc)
+
+    async def _execute(self, spec: TaskSpec, parsed: object, rec: TaskRecord) -> None:
+        current_task_id.set(rec.task_id)
+        throttle = ProgressThrottle(
+            self._clock.monotonic(), min_interval=self._min_interval, max_interval=self._max_interval
+        )
+        ctx = TaskContext(
+            task_id=rec.task_id,
+            method=rec.method,
+            backend=self._backend,
+            progress=self._progress_sink(rec.task_id, throttle),
+            log=logging.LoggerAdapter(task_log, {"task_id": rec.task_id}),
+            state_dir=self._state_dir,
+        )
+        try:
+            async with asyncio.TaskGroup() as tg:
+                ticker = tg.create_task(self._tick(rec.task_id, throttle))
+                try:
+                    outcome = await self._outcome(spec, ctx, parsed)
+                finally:
+                    ticker.cancel()
+            self._finish(rec.task_id, outcome)
+        finally:
+            if self._active == rec.task_id:
+                self._active = None
+
+    async def _outcome(self, spec: TaskSpec, ctx: TaskContext, parsed: object) -> tuple[bool, JsonObject]:
+        """(True, result) or (False, error payload); cancellation passes through untouched."""
+        try:
+            result = await spec.run(ctx, parsed)
+            if not isinstance(result, dict):
+                raise TypeError(f"{spec.method} returned {type(result).__name__}, not a JSON object")
+            json.dumps(result)
+        except Exception as exc:
+            log.warning("task %s (%s) failed: %s", ctx.task_id, spec.method, exc, exc_info=True)
+            return False, self._to_error(exc)
+        return True, result
+
+    def _finish(self, task_id: str, outcome: tuple[bool, JsonObject]) -> None:
+        ok, payload = outcome
+        rec = self._records[task_id]
+        now = self._clock.time()
+        self._commit(rec.completed(payload, now) if ok else rec.failed(payload, now))
+
+    def _progress_sink(self, task_id: str, throttle: ProgressThrottle) -> Callable[[float, float], None]:
+        loop = asyncio.get_running_loop()
+
+        def on_loop(done: float, total: float) -> None:
+            update = throttle.observe(done, total, self._clock.monotonic())
+            if update is not None:
+                self._update(task_id, update)
+
+        def progress(done: float, total: float) -> None:
+            # Backends may report from a worker thread; records are only touched on the loop.
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                on_loop(done, total)
+            else:
+                loop.call_soon_threadsafe(on_loop, done, total)
+
+        return progress
+
+    async def _tick(self, task_id: str, throttle: ProgressThrottle) -> None:
+        while True:
+            await self._clock.sleep(self._min_interval)
+            update = throttle.tick(self._clock.monotonic())
+            if update is not None:
+                self._update(task_id, update)
+
+    def _update(self, task_id: str, update: Update) -> None:
+        rec = self._records.get(task_id)
+        if rec is None or rec.final:
+            return
+        self._commit(rec.progressed(update.percent, update.eta))
+
+    def _prune(self) -> None:
+        done = [r for r in self._records.values() if r.final and r.acked]
+        done.sort(key=lambda r: r.finished_at or 0.0)
+        for rec in done[: max(0, len(done) - self._keep_acked)]:
+            del self._records[rec.task_id]
+            self._store.delete(rec.task_id)

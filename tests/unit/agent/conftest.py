@@ -1,0 +1,70 @@
+"""Fakes for the agent's unit tests: a clock whose sleep advances time, and tiny task specs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from teeth_agent.backend.null import NullBackend
+from teeth_agent.commands.params import get_int
+from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.tasks.context import TaskContext
+
+
+class StepClock:
+    """Virtual time: sleep() moves the clock forward at once and yields to the loop."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return 1_700_000_000.0 + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+class Gate:
+    """A task body the test releases step by step: each step reports progress, then waits."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.runs = 0
+
+    async def run(self, ctx: TaskContext, parsed: Any) -> dict[str, Any]:
+        self.runs += 1
+        self.started.set()
+        ctx.progress(1, 4)
+        await self.release.wait()
+        if parsed == "fail":
+            raise RuntimeError("boom")
+        ctx.progress(4, 4)
+        return {"done": True}
+
+
+def parse_mode(params: Mapping[str, Any]) -> str:
+    get_int(params, "size", 1, minimum=1)
+    mode = params.get("mode", "ok")
+    return str(mode)
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+def backend(clock: StepClock) -> NullBackend:
+    return NullBackend(clock=clock)
+
+
+def gate_spec(gate: Gate, method: str = "test.gate", mutating: bool = True) -> TaskSpec:
+    return TaskSpec(method=method, validate=parse_mode, run=gate.run, mutating=mutating)
