@@ -28,9 +28,9 @@ from teeth_agent.backend.errors import DeviceIOError, DeviceNotFound, DeviceRefu
 _BLKSSZGET = 0x1268
 # Regular files (benchmark targets) have no sector ioctl; 4 KiB satisfies O_DIRECT on common filesystems.
 _FILE_ALIGNMENT = 4096
-CHUNK = 8 << 20  # bytes per pwrite: large enough to amortise the syscall, small enough to stay in cache
-BATCH = 64 << 20  # bytes per thread hop: bounds how long a cancel waits and how often progress is told
-DEPTH = 2  # batches in flight per device
+CHUNK = 4 << 20  # bytes per pwrite: amortises the syscall, stays cache-friendly
+BATCH = 16 << 20  # bytes per thread hop: bounds how long a cancel waits and how often progress is told
+DEPTH = 4  # batches in flight per device: keeps the queue full without reordering far
 
 T = TypeVar("T")
 
