@@ -7,6 +7,7 @@ from pathlib import Path
 
 from teeth_agent.backend.errors import DeviceStateError, Unsupported
 from teeth_agent.backend.linux import configdrive
+from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.exec import Runner
 from teeth_agent.backend.linux.image_fs import (
     GRUB_CONFIGS,
@@ -24,8 +25,9 @@ EFI_LOADER = "\\EFI\\BOOT\\BOOTX64.EFI"
 
 
 class LinuxBoot:
-    def __init__(self, runner: Runner, root: Path = Path("/")) -> None:
+    def __init__(self, runner: Runner, guard: DeviceGuard, root: Path = Path("/")) -> None:
         self._runner = runner
+        self._guard = guard
         self._root = root
 
     async def boot_mode(self) -> BootMode:
@@ -37,12 +39,14 @@ class LinuxBoot:
         return int(sector.stdout.strip()), int(size.stdout.strip())
 
     async def write_config_drive(self, disk: str, files: Mapping[str, bytes]) -> str:
+        disk = self._guard.check(disk)
         sector, size = await self._size(disk)
         return await configdrive.write_config_drive(
             self._runner, disk, files, sector_size=sector, disk_size=size
         )
 
     async def repair_backup_gpt(self, disk: str) -> bool:
+        disk = self._guard.check(disk)
         table = await reread_table(self._runner, disk)
         if table.label != "gpt":
             return False
@@ -50,6 +54,7 @@ class LinuxBoot:
         return True
 
     async def read_grub_config(self, disk: str) -> str | None:
+        disk = self._guard.check(disk)
         table = await reread_table(self._runner, disk)
         found = await find_in_partitions(self._runner, table, GRUB_CONFIGS)
         if found is None:
@@ -59,6 +64,7 @@ class LinuxBoot:
             return (where / relative).read_text(errors="replace")
 
     async def install_bootloader(self, disk: str, mode: BootMode) -> BootloaderInstall:
+        disk = self._guard.check(disk)
         table = await reread_table(self._runner, disk)
         found = await find_in_partitions(self._runner, table, GRUB_CONFIGS)
         if found is None:
@@ -116,6 +122,7 @@ class LinuxBoot:
         return disabled == "0"
 
     async def kexec_load(self, disk: str, target: KexecTarget) -> None:
+        disk = self._guard.check(disk)
         if not await self.kexec_allowed():
             raise Unsupported("the running kernel does not allow kexec (kexec_load_disabled)")
         table = await reread_table(self._runner, disk)
