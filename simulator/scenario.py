@@ -123,8 +123,8 @@ def _check_placeholders(r: Reader, where: str, value: object) -> None:
 def _fault_rule(r: Reader, machines: int, seed: int, profiles: tuple[str, ...]) -> FaultRule:
     fault = parse_fault(r, extra_keys=frozenset({"machines", "count", "profile"}))
     only = r.text("profile", None)
-    if only is not None and only not in profiles:
-        r.fail("profile", "one of the fleet's profiles (" + ", ".join(profiles) + ")", only)
+    if only is not None and only not in profile_names() and not Path(only).exists():
+        r.fail("profile", "a profile name (" + ", ".join(profile_names()) + ")", only)
     eligible = [i for i in range(machines) if only is None or profiles[i % len(profiles)] == only]
     if r.has("machines"):
         chosen = r.data["machines"]
