@@ -49,7 +49,8 @@ def profile_with_disks(tmp_path: Path, *sizes: str) -> Path:
     head, _, rest = shipped.partition("[[disks]]")
     tail = rest[rest.index("[[firmware]]") :]
     disks = "".join(
-        f'[[disks]]\ntransport = "virtio"\nmodel = "QEMU HARDDISK"\nsize = "{size}"\nthroughput_mbps = 800\n\n'
+        f'[[disks]]\ntransport = "virtio"\nmodel = "QEMU HARDDISK"\nsize = "{size}"\n'
+        "throughput_mbps = 800\n\n"
         for size in sizes
     )
     path = tmp_path / "profile.toml"

@@ -85,7 +85,7 @@ async def test_cache_then_prepare_from_cache_then_kexec(vm: SimBackend, server: 
 
 
 async def test_kexec_never_reboots_into_grub(vm: SimBackend, server: Any, tmp_path: Path) -> None:
-    header, body = sim_image("tenant-b")
+    _header, body = sim_image("tenant-b")
     image = serve(server, "tenant-b", body)
     await task(make_ctx(vm, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
                {"task_id": "t1", "image": image})
@@ -100,7 +100,7 @@ async def test_kexec_never_reboots_into_grub(vm: SimBackend, server: Any, tmp_pa
 
 
 async def test_grub_without_kernel_falls_back_to_reboot(vm: SimBackend, server: Any, tmp_path: Path) -> None:
-    header, body = sim_image("tenant-c", grub_cfg="set default=0\nmenuentry 'chain' {\n chainloader +1\n}\n")
+    _header, body = sim_image("tenant-c", grub_cfg="set default=0\nmenuentry 'chain' {\n chainloader +1\n}\n")
     image = serve(server, "tenant-c", body)
     await task(make_ctx(vm, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
                {"task_id": "t1", "image": image})
@@ -204,7 +204,8 @@ def test_malformed_params_name_the_field() -> None:
         ("standbye.prepare_image", {"image": good, "root_device": {"colour": "red"}}, "root_device.colour"),
         ("standbye.run_image", {"configdrive": {"meta_data": {}}}, "image_id"),
         ("standbye.run_image", {"image_id": "x", "configdrive": {"user_data": "u"}}, "configdrive.meta_data"),
-        ("standbye.run_image", {"image_id": "x", "configdrive": {"meta_data": {}}, "kexec": "maybe"}, "kexec"),
+        ("standbye.run_image", {"image_id": "x", "configdrive": {"meta_data": {}}, "kexec": "maybe"},
+         "kexec"),
         ("standbye.run_image", {"image_id": "x", "configdrive": {"meta_data": {"big": "x" * (65 << 20)}}},
          "configdrive"),
     ]
