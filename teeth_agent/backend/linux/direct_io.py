@@ -19,8 +19,9 @@ import os
 import stat
 import struct
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from teeth_agent.backend.errors import DeviceIOError, DeviceNotFound, DeviceRefused
 
@@ -109,24 +110,33 @@ def _spans(total: int, batch: int) -> Iterator[tuple[int, int]]:
         yield start, min(batch, total - start)
 
 
-async def settle(pending: set[asyncio.Future[Any]]) -> None:
-    """Wait until every thread job has finished, even through repeated cancellation."""
+async def settle(executor: ThreadPoolExecutor) -> None:
+    """Wait until every job submitted to `executor` has finished, even through repeated cancellation.
+
+    Cancelling the asyncio side of a thread job does not stop the thread, so an owner must wait here before
+    closing the descriptor or buffer those jobs use.
+    """
+    waiter = asyncio.ensure_future(asyncio.to_thread(executor.shutdown, wait=True))
     cancelled = False
-    while pending:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(asyncio.wait(pending))
-        cancelled = cancelled or any(not f.done() for f in pending)
-        pending = {f for f in pending if not f.done()}
+    while not waiter.done():
+        try:
+            await asyncio.shield(waiter)
+        except asyncio.CancelledError:
+            cancelled = True
     if cancelled:
         raise asyncio.CancelledError
 
 
-def in_thread(call: Callable[[], T], jobs: set[asyncio.Future[Any]]) -> Awaitable[T]:
-    """Run `call` in a worker thread, tracked in `jobs` so the owner can wait for it before closing."""
-    future = asyncio.get_running_loop().run_in_executor(None, call)
-    jobs.add(future)
-    future.add_done_callback(jobs.discard)
-    return future
+def in_thread(executor: ThreadPoolExecutor, call: Callable[[], T]) -> Awaitable[T]:
+    """Run `call` on the owner's executor, which the owner later drains with `settle`."""
+    return asyncio.get_running_loop().run_in_executor(executor, call)
+
+
+def release(buf: mmap.mmap) -> None:
+    # A failed write's traceback can still reference a view of the buffer; then the garbage collector
+    # frees the mapping once that exception is gone, instead of close() raising here.
+    with contextlib.suppress(BufferError):
+        buf.close()
 
 
 async def overwrite_zeroes(
@@ -135,7 +145,7 @@ async def overwrite_zeroes(
 ) -> int:
     """Overwrite the whole of `path` with zeroes through O_DIRECT; return the bytes written."""
     fd = await asyncio.to_thread(open_fd, path, True)
-    jobs: set[asyncio.Future[Any]] = set()
+    executor = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="overwrite")
     try:
         geometry = geometry_of(fd)
         if chunk % geometry.alignment or batch % chunk:
@@ -147,7 +157,7 @@ async def overwrite_zeroes(
         async def worker() -> None:
             nonlocal written
             for start, length in spans:  # the shared iterator hands each span to exactly one worker
-                count = await in_thread(functools.partial(_write_span, fd, buf, start, length), jobs)
+                count = await in_thread(executor, functools.partial(_write_span, fd, buf, start, length))
                 written += count  # not `written += await ...`: that reads `written` before the await
                 progress(written, geometry.size)
 
@@ -160,8 +170,8 @@ async def overwrite_zeroes(
                 raise failed.exceptions[0] from None
             await asyncio.to_thread(fsync, fd)
         finally:
-            await settle(set(jobs))
-            buf.close()
+            await settle(executor)
+            release(buf)
         progress(geometry.size, geometry.size)
         return written
     finally:

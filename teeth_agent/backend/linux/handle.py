@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
 
 from teeth_agent.backend.errors import DeviceIOError
 from teeth_agent.backend.linux.direct_io import (
@@ -19,6 +19,7 @@ from teeth_agent.backend.linux.direct_io import (
     geometry_of,
     in_thread,
     open_fd,
+    release,
     settle,
 )
 
@@ -30,7 +31,8 @@ class DirectHandle:
         geometry = geometry_of(fd)
         self._size = geometry.size
         self._alignment = geometry.alignment
-        self._jobs: set[asyncio.Future[Any]] = set()
+        # Its own threads, so close() can wait for every read/write still running before closing the fd.
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blockio")
 
     @classmethod
     async def open(cls, path: str, *, writable: bool) -> DirectHandle:
@@ -65,12 +67,12 @@ class DirectHandle:
             got = os.preadv(fd, [buf], offset)
             if got < length:
                 raise DeviceIOError(f"{self._path}: short read at {offset}", offset=offset)
-            return buf[:length]
+            return bytes(buf[:length])
         except OSError as exc:
             raise DeviceIOError(f"{self._path}: read failed at {offset}: {exc.strerror}",
                                 offset=offset) from exc
         finally:
-            buf.close()
+            release(buf)
 
     def _write(self, fd: int, offset: int, data: bytes | memoryview) -> None:
         buf = aligned_buffer(len(data))
@@ -87,25 +89,25 @@ class DirectHandle:
             finally:
                 view.release()
         finally:
-            buf.close()
+            release(buf)
 
     async def read_at(self, offset: int, length: int) -> bytes:
         fd = self._check(offset, length)
-        return await in_thread(lambda: self._read(fd, offset, length), self._jobs)
+        return await in_thread(self._executor, lambda: self._read(fd, offset, length))
 
     async def write_at(self, offset: int, data: bytes | memoryview) -> None:
         fd = self._check(offset, len(data))
-        await in_thread(lambda: self._write(fd, offset, data), self._jobs)
+        await in_thread(self._executor, lambda: self._write(fd, offset, data))
 
     async def flush(self) -> None:
         fd = self._check(0, 0)
-        await in_thread(lambda: fsync(fd), self._jobs)
+        await in_thread(self._executor, lambda: fsync(fd))
 
     async def close(self) -> None:
         fd, self._fd = self._fd, None
         if fd is None:
             return
         try:
-            await settle(set(self._jobs))
+            await settle(self._executor)
         finally:
             os.close(fd)
