@@ -1,0 +1,244 @@
+"""Task records, their store, progress/ETA, and the runner driven directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Gate, StepClock, gate_spec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from teeth_agent.backend.null import NullBackend
+from teeth_agent.commands.errors import Busy, InvalidParams
+from teeth_agent.commands.registry import error_payload
+from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.tasks.context import TaskContext
+from teeth_agent.tasks.outbox import StatusOutbox
+from teeth_agent.tasks.progress import ProgressThrottle, RateEstimator
+from teeth_agent.tasks.records import RecordError, TaskRecord, TaskState
+from teeth_agent.tasks.runner import TaskRunner
+from teeth_agent.tasks.store import JsonFileStore, MemoryStore
+
+# -- records and store -------------------------------------------------------------------------------
+
+
+def test_record_lifecycle_takes_a_new_seq_per_status_and_percent_never_drops() -> None:
+    rec = TaskRecord("t", "m", started_at=1.0)
+    rec = rec.progressed(50.0, 10.0).progressed(20.0, None)
+    assert (rec.seq, rec.percent) == (3, 50.0)
+    final = rec.failed({"type": "busy", "msg": "no"}, 5.0)
+    assert final.status_params() == {
+        "task_id": "t", "method": "m", "seq": 4, "state": "error", "msg": "no",
+        "error": {"type": "busy", "msg": "no"},
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="already error"):
+        final.progressed(60.0, None)
+    assert final.acknowledged().seq == final.seq
+
+
+def test_store_round_trips_any_task_id_and_moves_corrupt_files_aside(tmp_path: Path) -> None:
+    store = JsonFileStore(tmp_path)
+    weird = TaskRecord("../../etc/passwd \n ✓", "m", started_at=1.0).completed({"k": [1]}, 2.0)
+    store.save(weird)
+    store.save(weird.acknowledged())
+    (store.directory / "junk.json").write_text("{not json")
+    (store.directory / "bad.json").write_text(json.dumps({"task_id": "x", "state": "sleeping"}))
+    assert store.load() == [weird.acknowledged()]
+    assert sorted(p.name for p in store.directory.iterdir() if p.suffix == ".corrupt") == [
+        "bad.corrupt",
+        "junk.corrupt",
+    ]
+    assert not list(store.directory.glob(".*.tmp"))
+    store.delete(weird.task_id)
+    assert store.load() == []
+
+
+def test_record_from_json_names_the_bad_field() -> None:
+    good = TaskRecord("t", "m").to_json()
+    with pytest.raises(RecordError, match="seq"):
+        TaskRecord.from_json({**good, "seq": "7"})
+    with pytest.raises(RecordError, match="acked"):
+        TaskRecord.from_json({**good, "acked": None})
+
+
+# -- progress ------------------------------------------------------------------------------------------
+
+
+def test_throttle_sends_on_change_at_most_every_second_and_holds_the_rest() -> None:
+    t = ProgressThrottle(0.0)
+    assert t.observe(10, 100, 0.2) is None  # too soon after start
+    assert t.observe(20, 100, 0.5) is None
+    sent = t.tick(1.0)
+    assert sent is not None and sent.percent == 20.0  # the held change goes out once allowed
+    assert t.tick(2.0) is None  # nothing new
+    assert t.observe(30, 100, 2.5) is not None
+
+
+def test_throttle_keeps_talking_every_ten_seconds_while_stalled() -> None:
+    t = ProgressThrottle(0.0)
+    t.observe(50, 100, 1.0)
+    assert [now for now in range(2, 40) if t.tick(float(now)) is not None] == [11, 21, 31]
+
+
+def test_eta_comes_from_the_measured_rate() -> None:
+    t = ProgressThrottle(0.0)
+    assert t.current().eta is None  # nothing measured yet: no guess
+    for now in range(1, 21):
+        t.observe(now * 5.0, 1000.0, float(now))  # 5 units/s
+    assert t.current().eta == pytest.approx((1000 - 100) / 5.0, rel=0.01)
+
+
+def test_rate_decays_when_progress_stops() -> None:
+    r = RateEstimator(0.0, half_life=10.0)
+    r.observe(100.0, 10.0)
+    r.observe(100.0, 20.0)
+    assert r.rate == pytest.approx(5.0)
+
+
+@given(st.lists(st.tuples(st.floats(-10, 2000), st.floats(0.01, 5)), max_size=60), st.floats(1, 1000))
+def test_percent_never_goes_backwards_and_stays_in_range(
+    steps: list[tuple[float, float]], total: float
+) -> None:
+    t, now, last = ProgressThrottle(0.0), 0.0, 0.0
+    for done, dt in steps:
+        now += dt
+        for update in (t.observe(done, total, now), t.tick(now)):
+            if update is not None:
+                assert last <= update.percent <= 100.0
+                assert update.eta is None or update.eta >= 0
+                last = update.percent
+
+
+# -- runner --------------------------------------------------------------------------------------------
+
+
+class Sink:
+    def __init__(self, watch: str = "x") -> None:
+        self.seen: list[TaskRecord] = []
+        self.watch = watch
+        self.finished = asyncio.Event()
+
+    def __call__(self, rec: TaskRecord) -> None:
+        self.seen.append(rec)
+        if rec.final and rec.task_id == self.watch:
+            self.finished.set()
+
+
+def make_runner(backend: NullBackend, store: Any, sink: Sink, tmp_path: Path) -> TaskRunner:
+    return TaskRunner(
+        backend=backend, store=store, state_dir=tmp_path, to_error=error_payload, on_status=sink
+    )
+
+
+async def test_runner_validates_before_busy_and_never_runs_twice(
+    backend: NullBackend, tmp_path: Path
+) -> None:
+    gate, sink, store = Gate(), Sink(watch="a"), MemoryStore()
+    runner = make_runner(backend, store, sink, tmp_path)
+    owner = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    spec = gate_spec(gate)
+    assert runner.start(spec, {"task_id": "a"}) == {"task_id": "a", "state": "running"}
+    await gate.started.wait()
+    with pytest.raises(InvalidParams, match="size"):
+        runner.start(spec, {"task_id": "b", "size": 0})
+    with pytest.raises(Busy):
+        runner.start(spec, {"task_id": "b"})
+    with pytest.raises(InvalidParams, match=r"already used by a test\.gate task"):
+        runner.start(gate_spec(gate, method="test.other"), {"task_id": "a"})
+    reader = gate_spec(Gate(), method="test.read", mutating=False)
+    assert runner.start(reader, {"task_id": "r"})["state"] == "running"  # non-mutating tasks are not busy
+    assert runner.start(spec, {"task_id": "a"})["state"] == "running"
+    gate.release.set()
+    await sink.finished.wait()
+    assert gate.runs == 1 and runner.start(spec, {"task_id": "a"})["state"] == "complete"
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+    a = [r for r in sink.seen if r.task_id == "a"]
+    assert [r.seq for r in a] == list(range(1, len(a) + 1))
+    assert {r.task_id: r.state for r in store.load()}["a"] is TaskState.COMPLETE
+
+
+async def test_runner_turns_exceptions_into_error_statuses(backend: NullBackend, tmp_path: Path) -> None:
+    async def explode(ctx: TaskContext, parsed: object) -> dict[str, Any]:
+        raise KeyError("secret internals")
+
+    sink = Sink()
+    runner = make_runner(backend, MemoryStore(), sink, tmp_path)
+    owner = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    runner.start(TaskSpec("test.boom", validate=lambda p: None, run=explode), {"task_id": "x"})
+    await sink.finished.wait()
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+    final = sink.seen[-1]
+    assert final.state is TaskState.ERROR and final.error is not None
+    assert final.error["type"] == "internal" and "secret" not in final.error["msg"]
+
+
+async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock, tmp_path: Path) -> None:
+    async def threaded(ctx: TaskContext, parsed: object) -> dict[str, Any]:
+        await asyncio.to_thread(ctx.progress, 30, 100)
+        await clock.sleep(2)  # let the runner's ticker send the held update
+        await asyncio.sleep(0)
+        return {}
+
+    sink = Sink()
+    runner = make_runner(NullBackend(clock=clock), MemoryStore(), sink, tmp_path)
+    owner = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    runner.start(TaskSpec("test.thread", validate=lambda p: None, run=threaded), {"task_id": "x"})
+    await sink.finished.wait()
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+    assert max(r.percent for r in sink.seen) == 30.0
+
+
+# -- outbox ------------------------------------------------------------------------------------------
+
+
+async def test_outbox_keeps_only_the_newest_status_and_acknowledges_finals() -> None:
+    outbox = StatusOutbox()
+    rec = TaskRecord("t", "m")
+    outbox.put(rec.progressed(10, None))
+    outbox.put(rec.progressed(10, None).progressed(20, None))
+    outbox.put(rec)  # an older seq never replaces a newer one
+    sent: list[dict[str, Any]] = []
+    delivered: list[TaskRecord] = []
+    done = asyncio.Event()
+
+    async def send(params: dict[str, Any]) -> bool:
+        sent.append(params)
+        if params["state"] != "running":
+            done.set()
+        return True
+
+    def on_delivered(r: TaskRecord) -> None:
+        delivered.append(r)
+
+    pump = asyncio.create_task(outbox.pump(send, on_delivered))
+    await asyncio.sleep(0)
+    final = rec.progressed(20, None).completed({}, 1.0)
+    outbox.put(final)
+    await done.wait()
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+    assert [(p["seq"], p["state"]) for p in sent] == [(3, "running"), (final.seq, "complete")]
+    assert delivered == [final] and outbox.pending() == []
+
+
+async def test_outbox_keeps_what_failed_to_go_out() -> None:
+    outbox = StatusOutbox()
+    final = TaskRecord("t", "m").completed({}, 1.0)
+    outbox.put(final)
+
+    async def broken(params: dict[str, Any]) -> bool:
+        raise ConnectionResetError("gone")
+
+    with pytest.raises(ConnectionResetError):
+        await outbox.pump(broken, lambda r: None)
+    assert outbox.pending() == [final]
