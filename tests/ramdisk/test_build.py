@@ -25,7 +25,7 @@ BUDGET_BYTES = 150 * 1024 * 1024
 # Block and network drivers for the testbed's VMs and common servers, and the filesystems the flows use.
 NEEDED_MODULES = {
     "ahci", "nvme", "virtio_blk", "virtio_scsi", "sd_mod", "virtio_net", "e1000", "e1000e", "loop",
-    "vfat", "iso9660", "ext4", "virtio_console", "virtio_pci", "igb", "ixgbe", "mlx5_core", "megaraid_sas",
+    "vfat", "isofs", "ext4", "virtio_console", "virtio_pci", "igb", "ixgbe", "mlx5_core", "megaraid_sas",
     "mpt3sas", "md_mod", "raid1", "dm_mod", "efivarfs", "usb_storage",
 }
 
@@ -77,6 +77,14 @@ def test_agent_imports_with_the_ramdisks_python(root: Path) -> None:
     assert done.stdout.startswith("/opt/teeth-agent/lib/python3")
     launcher = resolve_in_root(root, "/usr/local/bin/teeth-agent")
     assert launcher == PurePosixPath("/opt/teeth-agent/bin/teeth-agent")
+
+
+def test_venv_carries_no_pip_and_no_scripts_for_missing_packages(root: Path) -> None:
+    venv = root / "opt" / "teeth-agent"
+    assert not list(venv.glob("lib/python3*/site-packages/pip")), "pip is dead weight at run time"
+    scripts = {path.name for path in (venv / "bin").glob("teeth-*")}
+    assert "teeth-agent" in scripts
+    assert not scripts & {"teeth-sim", "teeth-testbed"}, "simulator/testbed are not in the ramdisk"
 
 
 def test_every_tool_the_linux_backend_calls_is_present(root: Path) -> None:
