@@ -18,7 +18,7 @@ API
   an awaitable (run in its own task, at most `max_concurrent` at once; reading pauses beyond that). Raising
   `Hangup(payload)` answers with that error and then closes (e.g. `unauthorized`). Any other exception
   becomes an `internal` error with no traceback on the wire.
-- `close(fatal=None)`: ends the link, first sending `fatal_error` if given.
+- `close(fatal=None)` / `close_soon(fatal=None)`: end the link, first sending `fatal_error` if given.
 - Liveness: if nothing arrives for `idle_interval` seconds (settable: the endpoint's `heartbeat_interval`
   may change it) a `ping` goes out; after 3 silent intervals the link is closed.
 - Writes never block; if the peer stops reading and our unsent bytes exceed `max_write_buffer`, the link
@@ -321,6 +321,10 @@ class Connection:
             self._shutdown(f"peer is not reading (over {self._max_write_buffer} bytes unsent)", abort=True)
 
     async def close(self, fatal: str | None = None) -> None:
+        self.close_soon(fatal)
+
+    def close_soon(self, fatal: str | None = None) -> None:
+        """Like `close`, from synchronous code: `run()` finishes the closing."""
         self._shutdown("closed locally" if fatal is None else f"closed locally: {fatal}", fatal=fatal)
 
     def _shutdown(self, reason: str, *, fatal: str | None = None, abort: bool = False) -> None:

@@ -1,0 +1,98 @@
+"""Fan-out of what happens on the endpoint to whoever waits for it: agents arriving, task updates, logs.
+
+Every subscription is bounded: a slow log reader loses the oldest records (and is told how many), never
+the endpoint's memory. Task watchers see every new status of one task, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+from teeth_agent.endpoint.fleet import TaskView
+from teeth_agent.endpoint.wire import LogRecord
+
+T = TypeVar("T")
+
+
+class Feed(Generic[T]):
+    """A bounded queue for one subscriber; when full, the oldest item goes and `dropped` counts it."""
+
+    def __init__(self, size: int) -> None:
+        self._items: deque[T] = deque(maxlen=size)
+        self._ready = asyncio.Event()
+        self.dropped = 0
+
+    def put(self, item: T) -> None:
+        if len(self._items) == self._items.maxlen:
+            self.dropped += 1
+        self._items.append(item)
+        self._ready.set()
+
+    async def get(self) -> T:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Hub:
+    def __init__(self, *, log_backlog: int = 1000, feed_size: int = 10_000) -> None:
+        self._agents_changed = asyncio.Event()  # replaced by a fresh one on every change
+        self._task_feeds: dict[str, set[Feed[TaskView]]] = {}
+        self._log_feeds: set[Feed[LogRecord]] = set()
+        self._backlog: deque[LogRecord] = deque(maxlen=log_backlog)
+        self._feed_size = feed_size
+
+    # -- agents ----------------------------------------------------------------------------------------
+
+    def agents_changed(self) -> None:
+        changed, self._agents_changed = self._agents_changed, asyncio.Event()
+        changed.set()
+
+    async def wait_agents_changed(self) -> None:
+        """Return at the next change of the agent set (a handshake or a disconnect)."""
+        await self._agents_changed.wait()
+
+    # -- tasks -----------------------------------------------------------------------------------------
+
+    def publish_task(self, view: TaskView) -> None:
+        for feed in self._task_feeds.get(view.task_id, ()):
+            feed.put(view)
+
+    @contextmanager
+    def watch_task(self, task_id: str) -> Iterator[Feed[TaskView]]:
+        feed: Feed[TaskView] = Feed(self._feed_size)
+        self._task_feeds.setdefault(task_id, set()).add(feed)
+        try:
+            yield feed
+        finally:
+            feeds = self._task_feeds[task_id]
+            feeds.discard(feed)
+            if not feeds:
+                del self._task_feeds[task_id]
+
+    # -- logs ------------------------------------------------------------------------------------------
+
+    def publish_log(self, record: LogRecord) -> None:
+        self._backlog.append(record)
+        for feed in self._log_feeds:
+            feed.put(record)
+
+    async def logs(self, backlog: int = 0) -> AsyncIterator[LogRecord]:
+        """Up to `backlog` recent records, then live ones, until the consumer stops iterating."""
+        feed: Feed[LogRecord] = Feed(self._feed_size)
+        for record in list(self._backlog)[-backlog:] if backlog > 0 else []:
+            feed.put(record)
+        self._log_feeds.add(feed)
+        try:
+            while True:
+                yield await feed.get()
+        finally:
+            self._log_feeds.discard(feed)

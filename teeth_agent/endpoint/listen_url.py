@@ -1,0 +1,41 @@
+"""The endpoint's `--listen` URLs: tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH (port 0: any free one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+Scheme = Literal["tcp", "tls", "unix"]
+
+
+@dataclass(frozen=True)
+class ListenUrl:
+    scheme: Scheme
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+
+def parse_listen_url(url: str) -> ListenUrl:
+    """A ValueError names what is wrong with `url`."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "unix":
+        path = parts.netloc + parts.path
+        if not path.startswith("/") or parts.netloc:
+            raise ValueError(f"listen URL {url!r}: expected unix:///ABSOLUTE/PATH")
+        return ListenUrl("unix", path=path)
+    if scheme not in ("tcp", "tls"):
+        raise ValueError(f"listen URL {url!r}: scheme must be tcp://, tls:// or unix://")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"listen URL {url!r}: expected {scheme}://HOST:PORT with nothing after the port")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"listen URL {url!r}: port must be a number from 0 to 65535") from None
+    if not parts.hostname:
+        raise ValueError(f"listen URL {url!r}: missing host")
+    if port is None:
+        raise ValueError(f"listen URL {url!r}: missing port (expected {scheme}://HOST:PORT; 0 picks one)")
+    return ListenUrl("tcp" if scheme == "tcp" else "tls", host=parts.hostname, port=port)
