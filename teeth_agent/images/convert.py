@@ -32,8 +32,9 @@ def qemu_img_argv(source: str, offset: int, length: int, target: str) -> list[st
     protocol = "host_device" if source.startswith("/dev/") else "file"
     spec = (f"driver=qcow2,file.driver=raw,file.offset={offset},file.size={length},"
             f"file.file.driver={protocol},file.file.filename={source}")
+    # -U: the source is a region of the target disk itself, so it must not take qemu's image lock;
     # -n: the target exists (a disk); -W: out-of-order writes are fine on a raw target.
-    return ["qemu-img", "convert", "--image-opts", spec, "-O", "raw", "-n", "-W", target]
+    return ["qemu-img", "convert", "-U", "--image-opts", spec, "-O", "raw", "-n", "-W", target]
 
 
 class QemuImgConverter:
