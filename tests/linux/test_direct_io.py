@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from teeth_agent.backend.api import Backend, BlockHandle
-from teeth_agent.backend.errors import DeviceNotFound, Unsupported
+from teeth_agent.backend.errors import DeviceIOError, DeviceNotFound, Unsupported
 from teeth_agent.backend.linux.backend import LinuxBackend
 from teeth_agent.backend.linux.direct_io import overwrite_zeroes
 from teeth_agent.backend.linux.exec import FakeRunner
@@ -64,10 +64,12 @@ async def test_handle_round_trip_and_misuse(tmp_path: Path) -> None:
     assert (handle.size, handle.alignment) == (MIB, 4096)
     await handle.write_at(8192, b"canary!!" * 512)
     assert await handle.read_at(8192, 4096) == b"canary!!" * 512
-    with pytest.raises(ValueError, match="multiples"):
+    with pytest.raises(DeviceIOError, match="multiples"):
         await handle.write_at(100, bytes(4096))
-    with pytest.raises(ValueError, match="beyond the end"):
-        await handle.read_at(MIB, 4096)
+    with pytest.raises(DeviceIOError, match="passes the end"):
+        await handle.write_at(MIB - 4096, bytes(8192))
+    assert await handle.read_at(MIB - 4096, 8192) == b"\x5a" * 4096  # short at the end, like pread
+    assert await handle.read_at(MIB, 4096) == b""
     await handle.flush()
     await handle.close()
     with pytest.raises(ValueError, match="closed"):

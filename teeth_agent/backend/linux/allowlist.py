@@ -36,12 +36,16 @@ class DeviceGuard:
         return self._allowed is None or os.path.realpath(path) in self._allowed
 
     def check(self, path: str) -> str:
-        """The canonical path of an allowed, existing block device; DeviceRefused/DeviceNotFound otherwise."""
+        """The canonical path of an existing, allowed block device.
+
+        DeviceNotFound when the path names nothing at all; DeviceRefused when it names a device outside the
+        allowlist. No tool runs for either.
+        """
         if not isinstance(path, str) or not path.startswith("/"):
             raise DeviceNotFound(f"not an absolute device path: {path!r}")
         canonical = os.path.realpath(path)
-        if not self.allows(canonical):
-            raise DeviceRefused(f"{path} is outside the device allowlist")
         if not os.path.exists(canonical):
             raise DeviceNotFound(f"{path}: no such device")
+        if not self.allows(canonical):
+            raise DeviceRefused(f"{path} is outside the device allowlist")
         return canonical

@@ -2,8 +2,8 @@
 
 Callers may pass any bytes; they are copied into a page-aligned buffer before the write, because O_DIRECT
 needs aligned memory and Python bytes objects are not. Offsets and lengths must be multiples of
-`alignment` (the logical sector size) and are checked here, so a misuse is a clear ValueError rather than
-an EINVAL from the kernel.
+`alignment` (the logical sector size); they are checked here, so a misuse is a clear DeviceIOError naming
+the offset rather than a bare EINVAL from the kernel.
 """
 
 from __future__ import annotations
@@ -51,14 +51,14 @@ class DirectHandle:
     def alignment(self) -> int:
         return self._alignment
 
-    def _check(self, offset: int, length: int) -> int:
+    def _fd_for(self, offset: int, length: int) -> int:
+        # Misuse is reported the way a device reports it (an I/O error, as the kernel's EINVAL/ENOSPC
+        # would be), but before any byte moves, so a write straddling the end never lands half-way.
         if self._fd is None:
             raise ValueError(f"{self._path}: handle is closed")
-        if offset % self._alignment or length % self._alignment or offset < 0:
-            raise ValueError(f"{self._path}: offset {offset} / length {length} not multiples of "
-                             f"{self._alignment}")
-        if offset + length > self._size:
-            raise ValueError(f"{self._path}: range {offset}+{length} is beyond the end ({self._size})")
+        if offset < 0 or offset % self._alignment or length % self._alignment:
+            raise DeviceIOError(f"{self._path}: offset {offset} / length {length} not multiples of "
+                                f"{self._alignment}", offset=offset)
         return self._fd
 
     def _read(self, fd: int, offset: int, length: int) -> bytes:
@@ -92,15 +92,22 @@ class DirectHandle:
             release(buf)
 
     async def read_at(self, offset: int, length: int) -> bytes:
-        fd = self._check(offset, length)
+        """Up to `length` bytes: fewer at the end of the device, none past it (as pread on a device)."""
+        fd = self._fd_for(offset, length)
+        length = max(0, min(length, self._size - offset))
+        if length == 0:
+            return b""
         return await in_thread(self._executor, lambda: self._read(fd, offset, length))
 
     async def write_at(self, offset: int, data: bytes | memoryview) -> None:
-        fd = self._check(offset, len(data))
+        fd = self._fd_for(offset, len(data))
+        if offset + len(data) > self._size:
+            raise DeviceIOError(f"{self._path}: write of {len(data)} at {offset} passes the end "
+                                f"({self._size})", offset=offset)
         await in_thread(self._executor, lambda: self._write(fd, offset, data))
 
     async def flush(self) -> None:
-        fd = self._check(0, 0)
+        fd = self._fd_for(0, 0)
         await in_thread(self._executor, lambda: fsync(fd))
 
     async def close(self) -> None:
