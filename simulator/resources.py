@@ -19,6 +19,8 @@ from simulator.imageserver import ImageServer
 from simulator.profile import MachineProfile
 
 IMAGE_NAME = "tenant-demo"
+# The demo pins what operators usually pin; disk and NIC firmware stay as they are.
+PINNED = ("bios", "bmc")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def firmware_param(server: ImageServer, client: str, profile: MachineProfile) ->
     entries = []
     seen: set[tuple[str, str | None]] = set()
     for fw in profile.firmware:
-        if fw.update == "unsupported" or (fw.component, fw.model) in seen:
+        if fw.component not in PINNED or (fw.component, fw.model) in seen:
             continue
         seen.add((fw.component, fw.model))
         version = bumped(fw.version)

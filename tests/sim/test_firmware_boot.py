@@ -42,8 +42,9 @@ async def test_update_now_on_reboot_fail_and_unsupported(tmp_path: Path) -> None
     with pytest.raises(Unsupported, match="virtual hardware"):
         await fast("vm").apply_firmware("bios", _image(tmp_path, "bios", "1"), progress=ProgressLog())
     sata = fast("storage-12sata")
-    await sata.apply_firmware("sdd", _image(tmp_path, "disk", "SN05"), progress=ProgressLog())
-    assert (await sata.refresh_disk("/dev/sdd")).firmware_version == "SN05"
+    with pytest.raises(ToolError, match="did not respond"):
+        await sata.apply_firmware("sdd", _image(tmp_path, "disk", "SN05"), progress=ProgressLog())
+    assert (await sata.refresh_disk("/dev/sdd")).firmware_version == "SN02"
 
 
 async def test_bios_settings_and_secure_boot_stage_until_reboot() -> None:
