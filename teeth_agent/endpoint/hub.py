@@ -85,10 +85,13 @@ class Hub:
         for feed in self._log_feeds:
             feed.put(record)
 
+    def recent_logs(self, count: int) -> list[LogRecord]:
+        return list(self._backlog)[-count:] if count > 0 else []
+
     async def logs(self, backlog: int = 0) -> AsyncIterator[LogRecord]:
         """Up to `backlog` recent records, then live ones, until the consumer stops iterating."""
         feed: Feed[LogRecord] = Feed(self._feed_size)
-        for record in list(self._backlog)[-backlog:] if backlog > 0 else []:
+        for record in self.recent_logs(backlog):
             feed.put(record)
         self._log_feeds.add(feed)
         try:

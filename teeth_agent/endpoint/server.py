@@ -102,7 +102,7 @@ class AgentServer:
             self._servers.append(server)
             host, port = server.sockets[0].getsockname()[:2]
             return f"{ep.scheme}://{host}:{port}"
-        _remove_stale_socket(ep.path)
+        remove_stale_socket(ep.path)
         server = await asyncio.start_unix_server(self.serve, ep.path, limit=STREAM_LIMIT, backlog=BACKLOG)
         self._servers.append(server)
         return f"unix://{ep.path}"
@@ -213,7 +213,7 @@ class AgentServer:
         return view
 
 
-def _remove_stale_socket(path: str) -> None:
+def remove_stale_socket(path: str) -> None:
     """A socket file left by an earlier run would make bind() fail; anything else there is not ours."""
     p = Path(path)
     if p.is_socket():
