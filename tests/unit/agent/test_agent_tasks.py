@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Gate, StepClock, gate_spec
+from agent_fakes import Gate, StepClock, gate_spec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,6 +22,17 @@ from teeth_agent.tasks.progress import ProgressThrottle, RateEstimator
 from teeth_agent.tasks.records import RecordError, TaskRecord, TaskState
 from teeth_agent.tasks.runner import TaskRunner
 from teeth_agent.tasks.store import JsonFileStore, MemoryStore
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+def backend(clock: StepClock) -> NullBackend:
+    return NullBackend(clock=clock)
+
 
 # -- records and store -------------------------------------------------------------------------------
 

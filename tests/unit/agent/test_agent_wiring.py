@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from agent_fake_endpoint import FakeEndpoint
-from conftest import Gate, gate_spec
+from agent_fakes import Gate, gate_spec
 
 from teeth_agent.agent import Agent, AgentConfig, choose_agent_id
 from teeth_agent.backend.null import NullBackend

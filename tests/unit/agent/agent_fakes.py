@@ -6,9 +6,6 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import pytest
-
-from teeth_agent.backend.null import NullBackend
 from teeth_agent.commands.params import get_int
 from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.tasks.context import TaskContext
@@ -54,16 +51,6 @@ def parse_mode(params: Mapping[str, Any]) -> str:
     get_int(params, "size", 1, minimum=1)
     mode = params.get("mode", "ok")
     return str(mode)
-
-
-@pytest.fixture
-def clock() -> StepClock:
-    return StepClock()
-
-
-@pytest.fixture
-def backend(clock: StepClock) -> NullBackend:
-    return NullBackend(clock=clock)
 
 
 def gate_spec(gate: Gate, method: str = "test.gate", mutating: bool = True) -> TaskSpec:

@@ -1,0 +1,115 @@
+"""An endpoint and an agent as two real processes over 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from agent_procs import Procs
+
+from teeth_agent.tasks.records import TaskState
+from teeth_agent.tasks.store import JsonFileStore
+
+
+@pytest.fixture
+async def procs(tmp_path: Path) -> AsyncIterator[Procs]:
+    p = Procs(tmp_path)
+    yield p
+    await p.close()
+
+
+async def test_handshake_ping_status_logs_and_a_task_with_progress(procs: Procs) -> None:
+    ep = await procs.endpoint("t-progress")
+    agent = await procs.agent()
+    info = await ep.request("wait_for_agent", agent_id=agent.agent_id)
+    assert info["backend"] == "null" and "test.count" in info["methods"] and info["boot_id"]
+    assert await ep.request("call", agent_id=agent.agent_id, method="ping", params={"n": 1}) == {"n": 1}
+    status = await ep.request("call", agent_id=agent.agent_id, method="status")
+    assert status["agent_id"] == agent.agent_id and status["backend"] == "null" and "hardware" in status
+
+    params = {"task_id": "t-progress", "steps": 4, "step_ms": 700}
+    final = await ep.request("run_task", agent_id=agent.agent_id, method="test.count", params=params)
+    assert final["state"] == "complete" and final["result"] == {"counted": 4}
+    running = [e["status"] for e in ep.of("progress")]
+    assert running, "no running update reached the endpoint"
+    percents = [s["percent"] for s in running]
+    assert percents == sorted(percents) and all(0 <= p <= 100 for p in percents)
+    seqs = [s["seq"] for s in running] + [final["seq"]]
+    assert seqs == sorted(set(seqs))
+
+    await ep.wait(lambda: any(log.get("task_id") == "t-progress" for log in ep.of("log")))
+    step_logs = [log["msg"] for log in ep.of("log") if log.get("task_id") == "t-progress"]
+    assert "step 1 of 4" in step_logs
+    assert await agent.terminate() == 0  # SIGTERM is a clean exit
+
+
+async def test_endpoint_killed_mid_task_gets_the_final_status_exactly_once(
+    procs: Procs, tmp_path: Path
+) -> None:
+    hold = tmp_path / "release"
+    first = await procs.endpoint("t-kill")
+    agent = await procs.agent()
+    await first.request("wait_for_agent", agent_id=agent.agent_id)
+    params = {"task_id": "t-kill", "steps": 1, "step_ms": 0, "hold_file": str(hold)}
+    reply = await first.request("call", agent_id=agent.agent_id, method="test.count", params=params)
+    assert reply == {"task_id": "t-kill", "state": "running"}
+    await first.wait(lambda: any(e["status"]["task_id"] == "t-kill" for e in first.of("task")))
+    await first.kill()
+    hold.touch()  # the task finishes while no endpoint is there
+    second = await procs.endpoint("t-kill")
+    await second.request("wait_for_agent", agent_id=agent.agent_id)
+    again = await second.request("run_task", agent_id=agent.agent_id, method="test.count", params=params)
+    assert again["state"] == "complete" and again["result"] == {"counted": 1}
+    # Round trips after the final: any duplicate would have been published by now.
+    await second.request("call", agent_id=agent.agent_id, method="ping")
+    await second.request("call", agent_id=agent.agent_id, method="status")
+    assert first.finals("t-kill") == []
+    assert len(second.finals("t-kill")) == 1
+    status = await second.request("call", agent_id=agent.agent_id, method="status")
+    assert [(t["task_id"], t["acked"]) for t in status["tasks"]] == [("t-kill", True)]
+
+
+async def test_agent_restart_resends_the_persisted_final_status(procs: Procs, tmp_path: Path) -> None:
+    hold = tmp_path / "release"
+    first = await procs.endpoint("t-restart")
+    agent = await procs.agent()
+    await first.request("wait_for_agent", agent_id=agent.agent_id)
+    params = {"task_id": "t-restart", "steps": 1, "step_ms": 0, "hold_file": str(hold)}
+    await first.request("call", agent_id=agent.agent_id, method="test.count", params=params)
+    await first.kill()
+    hold.touch()
+    store = JsonFileStore(procs.state_dir)
+    await _until(lambda: any(r.state is TaskState.COMPLETE for r in store.load()))
+    await agent.kill()  # the final status was never delivered; only the state dir knows it
+    second = await procs.endpoint("t-restart")
+    restarted = await procs.agent()
+    await second.request("wait_for_agent", agent_id=restarted.agent_id)
+    await second.wait(lambda: bool(second.finals("t-restart")))
+    await second.request("call", agent_id=restarted.agent_id, method="ping")
+    assert [(s["state"], s["result"]) for s in second.finals("t-restart")] == [("complete", {"counted": 1})]
+
+
+async def test_agent_killed_mid_task_reports_it_interrupted_after_restart(
+    procs: Procs, tmp_path: Path
+) -> None:
+    ep = await procs.endpoint("t-cut")
+    agent = await procs.agent()
+    await ep.request("wait_for_agent", agent_id=agent.agent_id)
+    params = {"task_id": "t-cut", "steps": 1, "step_ms": 0, "hold_file": str(tmp_path / "never")}
+    await ep.request("call", agent_id=agent.agent_id, method="test.count", params=params)
+    await ep.wait(lambda: any(e["status"]["task_id"] == "t-cut" for e in ep.of("task")))
+    await agent.kill()
+    restarted = await procs.agent()
+    await ep.wait(lambda: bool(ep.finals("t-cut")))
+    await ep.request("call", agent_id=restarted.agent_id, method="ping")
+    (final,) = ep.finals("t-cut")
+    assert final["state"] == "error" and final["error"]["type"] == "interrupted"
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    """Poll a file-backed condition (the agent's state dir offers no event to wait on)."""
+    async with asyncio.timeout(60):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
