@@ -45,6 +45,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         await backend.overwrite(path, progress=progress)
     elif op == "discard":
         await backend.discard(path, secure=False, progress=progress)
+    elif op == "secure_discard":
+        await backend.discard(path, secure=True, progress=progress)
     elif op == "write_zeroes":
         await backend.write_zeroes(path, progress=progress)
     elif op == "wipe":

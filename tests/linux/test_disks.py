@@ -90,3 +90,11 @@ async def test_missing_device_is_not_found(tmp_path: Path) -> None:
     assert await backend.list_disks() == ()
     with pytest.raises(DeviceNotFound):
         await backend.refresh_disk(str(tmp_path / "gone"))
+
+
+async def test_a_controller_that_will_not_identify_keeps_the_others_listed(data: Reader) -> None:
+    runner = tools(data, {})
+    table = dict(runner.table)
+    table[("nvme", "id-ctrl")] = failed(1, "NVMe status: Internal Error")
+    disks = {d.path: d for d in await LinuxBackend(runner=FakeRunner(table)).list_disks()}
+    assert disks["/dev/nvme0n1"].nvme is None and disks["/dev/sda"].ata_security is not None

@@ -127,6 +127,14 @@ def test_offloads_leave_zeroes(make_loop: Callable[[int], Loop], op: str) -> Non
     assert all_zero(loop.backing)
 
 
+def test_secure_discard_a_loop_device_cannot_do_is_unsupported(make_loop: Callable[[int], Loop]) -> None:
+    loop = make_loop(16 * MIB)
+    fill(loop.backing, [0])
+    out = in_namespace("secure_discard", loop)
+    assert out.get("error") == "Unsupported", out
+    assert loop.backing.read_bytes()[:4096] == b"\xa5" * 4096
+
+
 def make_gpt_disk(path: Path) -> tuple[int, int]:
     """A GPT disk with ext4 and vfat partitions, written straight into the backing file."""
     subprocess.run(["sgdisk", "-n1:2048:+60M", "-t1:8300", "-n2:0:0", "-t2:ef00", str(path)], check=True,

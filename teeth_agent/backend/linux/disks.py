@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from teeth_agent.backend.errors import DeviceNotFound
+from teeth_agent.backend.errors import DeviceNotFound, ToolError
 from teeth_agent.backend.linux import probe
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata import (
@@ -84,12 +84,24 @@ class DiskLister:
         if security is None:
             smart = await self._runner.run(["smartctl", "-g", "security", device.path], timeout=TOOL_TIMEOUT,
                                            check=False)
-            hidden = device.transport is Transport.USB or parse_smartctl_security(smart.stdout) is not None
+            hidden = device.transport is Transport.USB or _smartctl_sees_security(smart.stdout)
         return dataclasses.replace(device, ata_security=security, ata_security_hidden_by_bridge=hidden,
                                    firmware_version=firmware)
 
     async def _with_nvme(self, device: BlockDevice) -> BlockDevice:
-        result = await self._runner.run(["nvme", "id-ctrl", "-o", "json", device.path], timeout=TOOL_TIMEOUT)
-        return dataclasses.replace(device, nvme=parse_id_ctrl(result.stdout),
-                                   firmware_version=parse_id_ctrl_firmware(result.stdout)
-                                   or device.firmware_version)
+        # One controller that will not identify itself must not hide every other disk: its abilities
+        # stay unknown (nvme=None), which leaves it only the methods that need none.
+        try:
+            result = await self._runner.run(["nvme", "id-ctrl", "-o", "json", device.path],
+                                            timeout=TOOL_TIMEOUT)
+            caps, firmware = parse_id_ctrl(result.stdout), parse_id_ctrl_firmware(result.stdout)
+        except (ToolError, ValueError):
+            return device
+        return dataclasses.replace(device, nvme=caps, firmware_version=firmware or device.firmware_version)
+
+
+def _smartctl_sees_security(text: str) -> bool:
+    try:
+        return parse_smartctl_security(text) is not None
+    except ValueError:
+        return True  # a state smartctl reports but we cannot read: do not trust the ATA path either
