@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import zstandard
-from conftest import make_ctx, profile_with_disks
+from standby_sim_support import make_ctx, profile_with_disks, server_fixture, vm_fixture  # noqa: F401
 
 from simulator.backend import SimBackend, make_backend
 from simulator.clock import SimClock

@@ -13,6 +13,7 @@ import pytest
 import zstandard
 from block_fakes import FileHandle
 from image_server import ImageServer, Route
+from images_test_support import disk_fixture, server_fixture  # noqa: F401
 
 from teeth_agent.images.errors import (
     ChecksumMismatch,

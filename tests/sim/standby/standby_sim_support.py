@@ -1,4 +1,5 @@
-"""Fixtures for the standby flows on the simulator: a sim machine, a local image server, a TaskContext."""
+"""Helpers and fixtures for the standby flows on the simulator (a uniquely named module, not a conftest:
+test directories here are not packages, so two conftest modules would clash when imported by name)."""
 
 from __future__ import annotations
 
@@ -32,14 +33,14 @@ def _load(name: str) -> Any:
 image_server = _load("image_server")
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Any]:
+@pytest.fixture(name="server")
+async def server_fixture() -> AsyncIterator[Any]:
     async with image_server.ImageServer() as srv:
         yield srv
 
 
-@pytest.fixture
-def vm() -> SimBackend:
+@pytest.fixture(name="vm")
+def vm_fixture() -> SimBackend:
     return make_backend("vm", seed=3, clock=SimClock(speed=1e6))
 
 
