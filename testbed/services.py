@@ -1,14 +1,16 @@
-"""Host-side services the guests reach through guestfwd: an HTTP image server on 127.0.0.1.
+"""Host-side services the guests reach through guestfwd, each on an ephemeral 127.0.0.1 port: an HTTP
+image server and a line service (records the lines guests send, optionally answers each one).
 
-It listens on an ephemeral loopback port only; the VM spec's guestfwd rule maps a fixed guest address
-(10.0.2.101:8080 by default) onto it.
+The VM spec's guestfwd rules map fixed guest addresses (harness.GUEST_*) onto these ports.
 """
 
 from __future__ import annotations
 
 import functools
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -55,3 +57,69 @@ def image_server(directory: Path) -> Iterator[ImageServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class LineWaitError(AssertionError):
+    """No line arrived in time (or the VM stopped first); the message says what was awaited."""
+
+
+@dataclass
+class LineService:
+    port: int
+    lines: list[str]
+    arrived: threading.Condition
+
+    def wait_line(self, *, within: float, what: str, alive: Callable[[], bool] | None = None) -> str:
+        """The first line any guest sent, waiting at most `within` seconds."""
+        deadline = time.monotonic() + within
+        with self.arrived:
+            while not self.lines:
+                if alive is not None and not alive():
+                    raise LineWaitError(f"{what}: the VM stopped before sending anything")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LineWaitError(f"{what}: nothing arrived on 127.0.0.1:{self.port} in {within:.0f} s")
+                self.arrived.wait(min(left, 1.0))
+            return self.lines[0]
+
+
+def _serve_connection(conn: socket.socket, service: LineService,
+                      answer: Callable[[str], str] | None) -> None:
+    with conn, conn.makefile("rwb") as stream:
+        for raw in stream:
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            with service.arrived:
+                service.lines.append(line)
+                service.arrived.notify_all()
+            if answer is not None:
+                stream.write(answer(line).encode() + b"\n")
+                stream.flush()
+                return
+
+
+@contextmanager
+def line_service(answer: Callable[[str], str] | None) -> Iterator[LineService]:
+    """Accept connections on 127.0.0.1; record every line; answer(line) replies once and hangs up."""
+    listener = socket.create_server((LOOPBACK, 0))
+    listener.settimeout(0.5)
+    service = LineService(listener.getsockname()[1], [], threading.Condition())
+    stop = threading.Event()
+
+    def accept_loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=_serve_connection, args=(conn, service, answer), daemon=True).start()
+
+    thread = threading.Thread(target=accept_loop, name="line-service", daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

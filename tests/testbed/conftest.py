@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testbed.harness import Testbed
+from testbed.ramdisk import RamdiskArtifacts, RamdiskConfig, RamdiskError, build_ramdisk
 from testbed.session import Session, open_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,3 +29,12 @@ def testbed_session() -> Iterator[Session]:
 @pytest.fixture
 def testbed(testbed_session: Session) -> Testbed:
     return testbed_session.testbed
+
+
+@pytest.fixture(scope="session")
+def ramdisk(testbed_session: Session) -> RamdiskArtifacts:
+    """The DIB ramdisk, built now if its inputs changed (minutes), else reused from .cache/ramdisk."""
+    try:
+        return build_ramdisk(RamdiskConfig.from_env(REPO, os.environ))
+    except RamdiskError as exc:
+        pytest.fail(f"the ramdisk could not be built: {exc}", pytrace=False)

@@ -9,7 +9,7 @@ import pytest
 
 from testbed import relay
 from testbed.console import Console, ConsoleWaitError
-from testbed.services import image_server
+from testbed.services import LineWaitError, image_server, line_service
 
 pytestmark = pytest.mark.testbed
 
@@ -85,3 +85,16 @@ def test_image_server_serves_files_on_loopback(tmp_path: Path) -> None:
         assert any("img.raw" in line for line in server.request_log)
     with pytest.raises(FileNotFoundError, match="not a directory"), image_server(tmp_path / "missing"):
         pass
+
+
+def test_line_service_records_answers_and_bounds_its_wait() -> None:
+    with line_service(lambda line: line.upper()) as service:
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10) as conn:
+            conn.sendall(b"hello\n")
+            assert conn.makefile("rb").readline() == b"HELLO\n"
+        assert service.wait_line(within=10, what="greeting") == "hello"
+    with line_service(None) as quiet:
+        with pytest.raises(LineWaitError, match="nothing arrived"):
+            quiet.wait_line(within=0.3, what="handshake")
+        with pytest.raises(LineWaitError, match="the VM stopped"):
+            quiet.wait_line(within=60, what="handshake", alive=lambda: False)

@@ -1,0 +1,109 @@
+"""End-to-end scenarios shared by the tests and `teeth-testbed run`: each boots a VM, observes it from
+the host, cleans up, and returns what it saw with timings. They judge nothing; callers assert.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testbed import configdrive, services, tenant_files
+from testbed.harness import GUEST_ENDPOINT
+from testbed.session import Session
+from testbed.spec import Bus, DiskBoot, DiskSpec, GuestForward, KernelBoot, Smbios, VmSpec
+
+MIB = 1 << 20
+BOOT_WITHIN_S = 180.0  # TCG on a loaded two-core CI machine; under KVM a boot takes seconds
+AGENT_WITHIN_S = 420.0  # the DIB ramdisk reaches its agent in ~50 s under TCG, slower under load
+RAMDISK_CMDLINE = "console=ttyS0,115200 panic=-1"
+
+
+@dataclass
+class Observed:
+    """What a scenario saw; `timings` maps step names to seconds since the VM started."""
+
+    expected: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    console_log: Path | None = None
+
+
+def tenant_from_disk(session: Session, workdir: Path) -> Observed:
+    """SeaBIOS -> grub -> tenant from a SATA disk, config drive on virtio; NVMe and 512e disks attached."""
+    instance = str(uuid.uuid4())
+    spec = VmSpec(name="tenant-disk", memory_mib=512, boot=DiskBoot("root"), disks=(
+        DiskSpec("root", Bus.SATA, 128 * MIB, "TB-ROOT-1"),
+        DiskSpec("config", Bus.VIRTIO, 16 * MIB, "TB-CONFIG-1"),
+        DiskSpec("scratch", Bus.NVME, 64 * MIB, "TB-NVME-4K", logical_block_size=4096),
+        DiskSpec("spare", Bus.SATA, 64 * MIB, "TB-SATA-512E", physical_block_size=4096),
+    ))
+    seed = {"root": session.tenant.disk, "config": configdrive.make(workdir / "config.img", instance)}
+    out = Observed(expected={"uuid": instance})
+    with session.testbed.vm(spec, seed=seed) as vm:
+        out.console_log, started = vm.console.path, time.monotonic()
+        vm.wait_for("grub: loading teeth tenant", within=BOOT_WITHIN_S, what="grub menu entry")
+        out.timings["grub"] = time.monotonic() - started
+        vm.wait_for(tenant_files.BOOT_MARKER, within=BOOT_WITHIN_S, what="tenant marker")
+        out.timings["marker"] = time.monotonic() - started
+        found = vm.wait_for(tenant_files.UUID_PREFIX + r"(\S+)", within=60, what="config drive uuid")
+        out.seen["uuid"] = found.group(1)
+        vm.wait_stopped(within=60)
+        out.timings["powered_off"] = time.monotonic() - started
+    return out
+
+
+def tenant_network(session: Session, workdir: Path) -> Observed:
+    """Direct kernel boot; config drive on NVMe; the guest reaches a host service through guestfwd."""
+    instance, serial = str(uuid.uuid4()), "TB-SERIAL-77"
+    guest_ip, guest_port = GUEST_ENDPOINT
+    out = Observed(expected={"uuid": instance, "device": "/dev/nvme0n1", "hello": f"hello serial={serial}"})
+    with services.line_service(lambda line: f"welcome {line}") as service:
+        cmdline = f"{tenant_files.KERNEL_CMDLINE} {tenant_files.HELLO_ARG}={guest_ip}:{guest_port}"
+        spec = VmSpec(name="tenant-net", memory_mib=512, smbios=Smbios(system_serial=serial),
+                      boot=KernelBoot(session.tenant.kernel, session.tenant.initrd, cmdline),
+                      forwards=(GuestForward(guest_ip, guest_port, service.port),),
+                      disks=(DiskSpec("config", Bus.NVME, 16 * MIB, "TB-NVME-CFG"),))
+        seed = {"config": configdrive.make(workdir / "config.img", instance)}
+        with session.testbed.vm(spec, seed=seed) as vm:
+            out.console_log, started = vm.console.path, time.monotonic()
+            found = vm.wait_for(tenant_files.UUID_PREFIX + r"(\S+) device=(\S+)", within=BOOT_WITHIN_S,
+                                what="config drive uuid over NVMe")
+            out.timings["uuid"] = time.monotonic() - started
+            out.seen["uuid"], out.seen["device"] = found.groups()
+            reply = vm.wait_for(tenant_files.HELLO_PREFIX + r"(.*)", within=60, what="reply from the host")
+            out.seen["reply"] = reply.group(1).strip()
+            vm.wait_stopped(within=60)
+        out.seen["hello"] = " | ".join(service.lines)
+    return out
+
+
+def ramdisk_handshake(session: Session, kernel: Path, initramfs: Path) -> Observed:
+    """Boot the DIB ramdisk with teeth.endpoint pointing at the host; wait for the agent's first line.
+
+    A raw line listener stands in for the reference endpoint until it exists; the first line must be
+    the agent's `handshake` command.
+    """
+    for path in (kernel, initramfs):
+        if not path.is_file():
+            raise FileNotFoundError(f"ramdisk file {path} not found: run `teeth-testbed build-ramdisk`")
+    guest_ip, guest_port = GUEST_ENDPOINT
+    out = Observed(expected={"method": "handshake"})
+    with services.line_service(None) as service:
+        cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port}"
+        spec = VmSpec(name="ramdisk-0", memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
+                      forwards=(GuestForward(guest_ip, guest_port, service.port),), disks=(
+                          DiskSpec("sata", Bus.SATA, 256 * MIB, "TB-SATA-0"),
+                          DiskSpec("virtio", Bus.VIRTIO, 256 * MIB, "TB-VIRTIO-0"),
+                          DiskSpec("nvme", Bus.NVME, 256 * MIB, "TB-NVME-0", logical_block_size=4096)))
+        with session.testbed.vm(spec) as vm:
+            out.console_log, started = vm.console.path, time.monotonic()
+            line = service.wait_line(within=AGENT_WITHIN_S, alive=vm.alive,
+                                     what=f"agent handshake (console log: {vm.console.path})")
+            out.timings["handshake"] = time.monotonic() - started
+    message = json.loads(line)
+    out.seen["method"] = str(message.get("method"))
+    out.seen["line"] = line
+    return out
