@@ -86,11 +86,12 @@ class ImageServer:
         parts = target.lstrip("/").split("/", 1)
         client, name = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
         blob = self._blobs.get(name)
+        keep_alive = headers.get("connection", "").lower() != "close"
         if method not in ("GET", "HEAD") or blob is None:
             status = "405 Method Not Allowed" if blob is not None else "404 Not Found"
             writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n".encode())
             await writer.drain()
-            return True
+            return keep_alive
         start, end, status = 0, len(blob), "200 OK"
         extra = ""
         m = _RANGE.match(headers.get("range", ""))
@@ -101,14 +102,14 @@ class ImageServer:
                 writer.write(f"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len(blob)}\r\n"
                              "Content-Length: 0\r\n\r\n".encode())
                 await writer.drain()
-                return True
+                return keep_alive
             status, extra = "206 Partial Content", f"Content-Range: bytes {start}-{end - 1}/{len(blob)}\r\n"
         writer.write(f"HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\n"
                      f"Accept-Ranges: bytes\r\nContent-Length: {end - start}\r\n{extra}\r\n".encode())
         if method == "HEAD":
             await writer.drain()
-            return True
-        return await self._send_body(writer, client, blob, start, end)
+            return keep_alive
+        return await self._send_body(writer, client, blob, start, end) and keep_alive
 
     async def _send_body(self, writer: asyncio.StreamWriter, client: str, blob: bytes, start: int, end: int
                          ) -> bool:
