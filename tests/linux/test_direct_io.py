@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import mmap
 import os
 from pathlib import Path
 
@@ -75,6 +76,22 @@ async def test_handle_round_trip_and_misuse(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="closed"):
         await handle.read_at(0, 4096)
     await handle.close()  # closing twice is harmless
+
+
+async def test_aligned_buffers_are_written_as_they_are_and_others_copied(tmp_path: Path) -> None:
+    path = target(tmp_path, MIB)
+    handle = await DirectHandle.open(str(path), writable=True)
+    try:
+        pooled = mmap.mmap(-1, 2 * 4096)  # page aligned: written without a copy
+        pooled[:] = b"P" * 8192
+        await handle.write_at(0, memoryview(pooled))
+        pooled.close()  # the handle holds no export of the caller's buffer after write_at
+        odd = bytearray(b"x" + b"Q" * 4096)  # an unaligned slice: copied first
+        await handle.write_at(8192, memoryview(odd)[1:])
+        await handle.write_at(12288, b"B" * 4096)  # immutable bytes: copied first
+        assert await handle.read_at(0, 16384) == b"P" * 8192 + b"Q" * 4096 + b"B" * 4096
+    finally:
+        await handle.close()
 
 
 async def test_open_missing_device(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """DirectHandle: the BlockHandle of the Linux backend, an O_DIRECT file descriptor on a whole disk.
 
-Callers may pass any bytes; they are copied into a page-aligned buffer before the write, because O_DIRECT
+Callers may pass any bytes. A writable buffer that already sits at an aligned address (a pooled mmap
+buffer) is written as it is; anything else is first copied into a page-aligned buffer, because O_DIRECT
 needs aligned memory and Python bytes objects are not. Offsets and lengths must be multiples of
 `alignment` (the logical sector size); they are checked here, so a misuse is a clear DeviceIOError naming
 the offset rather than a bare EINVAL from the kernel.
@@ -9,6 +10,7 @@ the offset rather than a bare EINVAL from the kernel.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,6 +24,20 @@ from teeth_agent.backend.linux.direct_io import (
     release,
     settle,
 )
+
+
+def _address(view: memoryview) -> int:
+    """The memory address of a writable buffer; -1 (never aligned) for read-only ones such as bytes."""
+    if view.readonly:
+        return -1
+    try:
+        holder = (ctypes.c_char * view.nbytes).from_buffer(view)
+    except (TypeError, ValueError):
+        return -1
+    try:
+        return ctypes.addressof(holder)
+    finally:
+        del holder  # drop the buffer export at once, so the caller can close or resize its buffer
 
 
 class DirectHandle:
@@ -74,18 +90,25 @@ class DirectHandle:
         finally:
             release(buf)
 
-    def _write(self, fd: int, offset: int, data: bytes | memoryview) -> None:
-        buf = aligned_buffer(len(data))
+    def _pwrite_all(self, fd: int, view: memoryview, offset: int) -> None:
         try:
-            buf[: len(data)] = data
-            view = memoryview(buf)[: len(data)]
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+        except OSError as exc:
+            raise DeviceIOError(f"{self._path}: write failed at {offset}: {exc.strerror}",
+                                offset=offset) from exc
+
+    def _write(self, fd: int, offset: int, data: memoryview) -> None:
+        if _address(data) % self._alignment == 0:
+            self._pwrite_all(fd, data, offset)  # already aligned (a pooled mmap buffer): no copy
+            return
+        buf = aligned_buffer(data.nbytes)
+        try:
+            buf[: data.nbytes] = data
+            view = memoryview(buf)[: data.nbytes]
             try:
-                while view:
-                    written = os.pwrite(fd, view, offset)
-                    view, offset = view[written:], offset + written
-            except OSError as exc:
-                raise DeviceIOError(f"{self._path}: write failed at {offset}: {exc.strerror}",
-                                    offset=offset) from exc
+                self._pwrite_all(fd, view, offset)
             finally:
                 view.release()
         finally:
@@ -100,11 +123,13 @@ class DirectHandle:
         return await in_thread(self._executor, lambda: self._read(fd, offset, length))
 
     async def write_at(self, offset: int, data: bytes | memoryview) -> None:
-        fd = self._fd_for(offset, len(data))
-        if offset + len(data) > self._size:
-            raise DeviceIOError(f"{self._path}: write of {len(data)} at {offset} passes the end "
+        view = memoryview(data).cast("B")
+        fd = self._fd_for(offset, view.nbytes)
+        if offset + view.nbytes > self._size:
+            raise DeviceIOError(f"{self._path}: write of {view.nbytes} at {offset} passes the end "
                                 f"({self._size})", offset=offset)
-        await in_thread(self._executor, lambda: self._write(fd, offset, data))
+        await in_thread(self._executor, lambda: self._write(fd, offset, view))
+        view.release()  # only after the write: the caller may close or reuse its buffer right away
 
     async def flush(self) -> None:
         fd = self._fd_for(0, 0)
