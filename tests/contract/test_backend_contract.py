@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from contract_target import Target
+from contract_target import Target, target_fixture  # noqa: F401  (provides the `target` fixture)
 
 from teeth_agent.backend.errors import BackendError, DeviceIOError, DeviceNotFound
 from teeth_agent.backend.types import BlockDevice, BootMode, Inventory
