@@ -6,7 +6,8 @@ Then N targets at once: N dd processes vs one agent process overwriting N device
 Loop devices are backed by files in --backing-dir (default /dev/shm, so the figure is the write path's
 own cost rather than the host disk's); they are detached and the files removed afterwards. Root only.
 
-    sudo .venv/bin/python benchmarks/bench_erase.py [--size-mib 1024] [--targets 4] [--rounds 3]
+`run(quick, options)` returns the figures for `python -m benchmarks`; run directly it prints a table:
+    sudo .venv/bin/python benchmarks/bench_erase.py [--size-mib 1024] [--targets 4] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.figure import Figure
 from teeth_agent.backend.linux.direct_io import overwrite_zeroes
 
 MIB = 1 << 20
@@ -91,13 +93,40 @@ def compare(devices: list[str], size: int, rounds: int) -> dict[str, float]:
             "ratio": round(agent_rate / dd_rate, 3)}
 
 
-def run(size_mib: int = 1024, targets: int = 4, rounds: int = 3, backing_dir: str = "/dev/shm"
-        ) -> list[dict[str, float]]:
+def measure(size_mib: int, targets: int, rounds: int, backing_dir: str) -> list[dict[str, float]]:
     if os.geteuid() != 0:
-        raise SystemExit("bench_erase needs root (loop devices)")
+        raise RuntimeError("bench_erase needs root (loop devices)")
     size = size_mib * MIB
     with loop_devices(max(targets, 1), size, Path(backing_dir)) as devices:
         return [compare(devices[:1], size, rounds), compare(devices, size, rounds)]
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--erase-size-mib", type=int, default=None, help="per target (default 1024)")
+    group.add_argument("--erase-targets", type=int, default=4, help="targets in the parallel run")
+    group.add_argument("--erase-rounds", type=int, default=None, help="rounds per figure (default 5)")
+    group.add_argument("--erase-backing-dir", default=_default_backing(), help="where loop files live")
+
+
+def _default_backing() -> str:
+    return "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+
+
+def run(quick: bool, options: argparse.Namespace | None = None) -> list[Figure]:
+    """The figures for `python -m benchmarks`: one target, then N targets at once."""
+    size_mib = getattr(options, "erase_size_mib", None) or (256 if quick else 1024)
+    rounds = getattr(options, "erase_rounds", None) or (3 if quick else 5)
+    targets = getattr(options, "erase_targets", 4)
+    backing = getattr(options, "erase_backing_dir", None) or _default_backing()
+    figures = []
+    for r in measure(size_mib, targets, rounds, backing):
+        count = int(r["targets"])
+        figures.append(Figure(
+            name=f"overwrite erase, {count} target{'s' if count > 1 else ''}", value=r["agent_mib_s"],
+            unit="MiB/s", baseline=r["dd_mib_s"], baseline_name="dd if=/dev/zero oflag=direct bs=4M",
+            goal=f">= {GOAL}x", met=r["ratio"] >= GOAL,
+            note=f"{size_mib} MiB per loop target backed by {backing}, median of {rounds}, both flush"))
+    return figures
 
 
 def main() -> None:
@@ -105,11 +134,11 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--targets", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backing-dir", default="/dev/shm" if os.path.isdir("/dev/shm") else "/tmp")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--backing-dir", default=_default_backing())
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     args = parser.parse_args()
-    results = run(args.size_mib, args.targets, args.rounds, args.backing_dir)
+    results = measure(args.size_mib, args.targets, args.rounds, args.backing_dir)
     if args.json:
         print(json.dumps({"figure": "overwrite erase", "goal_ratio": GOAL, "results": results}))
         return
