@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from testbed import configdrive, services, tenant_files
-from testbed.harness import GUEST_ENDPOINT
+from testbed.harness import GUEST_ENDPOINT, GUEST_IMAGE_SERVER
 from testbed.session import Session
 from testbed.spec import Bus, DiskBoot, DiskSpec, GuestForward, KernelBoot, Smbios, VmSpec
 
@@ -80,6 +80,23 @@ def tenant_network(session: Session, workdir: Path) -> Observed:
     return out
 
 
+def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int,
+                 image_port: int | None = None, extra_cmdline: str = "") -> VmSpec:
+    """A ramdisk VM: one SATA, one virtio and one 4K NVMe disk; the endpoint (and image server)
+    reached through guestfwd at the harness's fixed guest addresses."""
+    guest_ip, guest_port = GUEST_ENDPOINT
+    forwards = [GuestForward(guest_ip, guest_port, endpoint_port)]
+    if image_port is not None:
+        forwards.append(GuestForward(*GUEST_IMAGE_SERVER, image_port))
+    cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port} {extra_cmdline}".strip()
+    suffix = name.rsplit("-", 1)[-1].upper()
+    return VmSpec(name=name, memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
+                  forwards=tuple(forwards), disks=(
+                      DiskSpec("sata", Bus.SATA, 256 * MIB, f"TB-SATA-{suffix}"),
+                      DiskSpec("virtio", Bus.VIRTIO, 256 * MIB, f"TB-VIRTIO-{suffix}"),
+                      DiskSpec("nvme", Bus.NVME, 256 * MIB, f"TB-NVME-{suffix}", logical_block_size=4096)))
+
+
 def ramdisk_handshake(session: Session, kernel: Path, initramfs: Path) -> Observed:
     """Boot the DIB ramdisk with teeth.endpoint pointing at the host; wait for the agent's first line.
 
@@ -89,15 +106,9 @@ def ramdisk_handshake(session: Session, kernel: Path, initramfs: Path) -> Observ
     for path in (kernel, initramfs):
         if not path.is_file():
             raise FileNotFoundError(f"ramdisk file {path} not found: run `teeth-testbed build-ramdisk`")
-    guest_ip, guest_port = GUEST_ENDPOINT
     out = Observed(expected={"method": "handshake"})
     with services.line_service(None) as service:
-        cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port}"
-        spec = VmSpec(name="ramdisk-0", memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
-                      forwards=(GuestForward(guest_ip, guest_port, service.port),), disks=(
-                          DiskSpec("sata", Bus.SATA, 256 * MIB, "TB-SATA-0"),
-                          DiskSpec("virtio", Bus.VIRTIO, 256 * MIB, "TB-VIRTIO-0"),
-                          DiskSpec("nvme", Bus.NVME, 256 * MIB, "TB-NVME-0", logical_block_size=4096)))
+        spec = ramdisk_spec("ramdisk-0", kernel, initramfs, service.port)
         with session.testbed.vm(spec) as vm:
             out.console_log, started = vm.console.path, time.monotonic()
             line = service.wait_line(within=AGENT_WITHIN_S, alive=vm.alive,
