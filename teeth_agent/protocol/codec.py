@@ -12,7 +12,9 @@ holding lone surrogates that a peer sent as `\\ud800` escapes.
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
+from collections.abc import Callable
 from typing import Any
 
 from teeth_agent.protocol.errors import LocalProtocolError, RemoteProtocolError
@@ -32,9 +34,40 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _unencodable(value: object) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 # Immutable after construction: safe to share (no module-level mutable state is involved).
 _DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def _fast_encoder() -> Callable[[Any], str]:
+    """The C encoder, built once. JSONEncoder.encode builds a new one on every call, which is a third of
+    the cost of a small message. No circular-reference markers: a cycle ends in RecursionError (caught)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the _json accelerator
+        return _ENCODER.encode
+    enc = make(None, _unencodable, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+    return lambda obj: "".join(enc(obj, 0))
+
+
+_ENCODE = _fast_encoder()
+# The scanner behind JSONDecoder.decode, called directly to skip its two whitespace regex passes.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_JSON_SPACE = " \t\r\n"
+
+
+def _parse(text: str) -> Any:
+    try:
+        obj, end = _SCAN(text, 0)
+    except StopIteration:
+        # Leading whitespace or no JSON value at all: the full decoder accepts the one, names the other.
+        return _DECODER.decode(text)
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return obj
 
 
 def decode(line: bytes) -> Message:
@@ -44,7 +77,7 @@ def decode(line: bytes) -> Message:
     except UnicodeDecodeError as exc:
         raise RemoteProtocolError(f"line is not valid UTF-8 (byte {exc.start})") from None
     try:
-        obj = _DECODER.decode(text)
+        obj = _parse(text)
     except json.JSONDecodeError as exc:
         raise RemoteProtocolError(f"line is not JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
@@ -62,13 +95,12 @@ def _from_object(obj: dict[str, Any]) -> Message:
         if version is None:
             raise RemoteProtocolError("message has no version")
         raise RemoteProtocolError(f"unsupported version {str(version)[:40]!r} (expected {VERSION!r})")
-    kinds = [k for k in _KINDS if k in obj]
-    if len(kinds) != 1:
-        found = ", ".join(kinds) or "none"
+    if ("method" in obj) + ("result" in obj) + ("error" in obj) + ("fatal_error" in obj) != 1:
+        found = ", ".join(k for k in _KINDS if k in obj) or "none"
         raise RemoteProtocolError(
             f"message must be exactly one of command/success/error/fatal (found fields: {found})"
         )
-    kind = kinds[0]
+    kind = next(k for k in _KINDS if k in obj)
     if kind == "fatal_error":
         reason = obj["fatal_error"]
         if type(reason) is not str:
@@ -131,7 +163,7 @@ def to_object(msg: Message) -> dict[str, Any]:
 def encode(msg: Message) -> bytes:
     """One line, newline included. Raises LocalProtocolError if the payload is not JSON-serialisable."""
     try:
-        text = _ENCODER.encode(to_object(msg))
+        text = _ENCODE(to_object(msg))
     except (TypeError, ValueError, RecursionError) as exc:
         raise LocalProtocolError(f"cannot encode {type(msg).__name__}: {str(exc)[:80]}") from None
     return text.encode("ascii") + b"\n"
