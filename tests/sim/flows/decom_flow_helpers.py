@@ -7,12 +7,16 @@ here instead of by the runner; progress lands in a list.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from simulator.backend import SimBackend, make_backend
 from simulator.clock import SimClock
 from simulator.faults import Fault
+from simulator.image import firmware_image
+from simulator.imageserver import ImageServer
 from teeth_agent.commands.decom import TASKS
 from teeth_agent.tasks.context import TaskContext
 
@@ -50,3 +54,22 @@ async def run(
 
 def by_path(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["device"]["path"]: c for c in result["certificates"]}
+
+
+@asynccontextmanager
+async def firmware_server(images: dict[str, tuple[str, str]]) -> AsyncIterator[dict[str, dict[str, Any]]]:
+    """Serve simulator firmware images on 127.0.0.1: name -> (component, version).
+
+    Yields name -> the manifest `image` object ({"urls", "hashes"}) for that image."""
+    server = ImageServer()
+    refs = {}
+    for name, (component, version) in images.items():
+        digest = server.add_blob(name, firmware_image(component, version))
+        refs[name] = {"hashes": {"sha256": digest}}
+    await server.start()
+    try:
+        for name in refs:
+            refs[name]["urls"] = [server.url("agent", name)]
+        yield refs
+    finally:
+        await server.close()
