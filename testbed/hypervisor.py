@@ -3,7 +3,8 @@
 The embedded driver (`qemu:///embed?root=DIR`) runs inside this process: no libvirtd, virtlogd or
 systemd, which suits CI and laptops. It needs DIR/etc/qemu.conf (written here), an event loop
 registered before the connection opens, and the system user libvirt-qemu to exist (libvirt resolves
-its compiled-in default user before reading qemu.conf; `make testbed-host` creates it).
+its compiled-in default user before reading qemu.conf; `make testbed-host` creates it). A process can
+open only one embedded root in its life (libvirt keeps the driver): share one connection.
 Every libvirt failure leaves this module as a HypervisorError that says what to do about it.
 """
 
@@ -169,7 +170,10 @@ def _ignore_error(_ctx: object, _err: object) -> None:
 
 def _open_hint(uri: str, error: str) -> str:
     hint = ""
-    if "libvirt-qemu" in error:
+    if "already open with path" in error:
+        hint = (" (libvirt allows one embedded root per process, for the life of the process: "
+                "share one connection, e.g. the tests' session fixture)")
+    elif "libvirt-qemu" in error:
         hint = " (create the system user: `make testbed-host`, or useradd --system libvirt-qemu)"
     elif "embed" in uri and "driver" in error.lower():
         hint = " (install Debian package libvirt-daemon-driver-qemu)"

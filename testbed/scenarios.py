@@ -5,13 +5,15 @@ the host, cleans up, and returns what it saw with timings. They judge nothing; c
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from testbed import configdrive, services, tenant_files
-from testbed.harness import GUEST_ENDPOINT, GUEST_IMAGE_SERVER
+from testbed.console import tail
+from testbed.harness import GUEST_ENDPOINT, GUEST_IMAGE_SERVER, RunningVm
 from testbed.session import Session
 from testbed.spec import Bus, DiskBoot, DiskSpec, GuestForward, KernelBoot, Smbios, VmSpec
 
@@ -97,6 +99,19 @@ def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int,
                       DiskSpec("nvme", Bus.NVME, 256 * MIB, f"TB-NVME-{suffix}", logical_block_size=4096)))
 
 
+AGENT_CRASH = re.compile(r"teeth-agent\[\d+\]: Traceback")
+
+
+def agent_problem(vm: RunningVm) -> str | None:
+    """Why waiting for the agent is pointless: the VM is gone, or the agent's service crashed."""
+    if not vm.alive():
+        return "the VM stopped"
+    text = vm.console.read()
+    if crash := AGENT_CRASH.search(text):
+        return f"the agent crashed:\n{tail(text[crash.start():], 12)}"
+    return None
+
+
 def ramdisk_handshake(session: Session, kernel: Path, initramfs: Path) -> Observed:
     """Boot the DIB ramdisk with teeth.endpoint pointing at the host; wait for the agent's first line.
 
@@ -111,8 +126,8 @@ def ramdisk_handshake(session: Session, kernel: Path, initramfs: Path) -> Observ
         spec = ramdisk_spec("ramdisk-0", kernel, initramfs, service.port)
         with session.testbed.vm(spec) as vm:
             out.console_log, started = vm.console.path, time.monotonic()
-            line = service.wait_line(within=AGENT_WITHIN_S, alive=vm.alive,
-                                     what=f"agent handshake (console log: {vm.console.path})")
+            line = service.wait_line(within=AGENT_WITHIN_S, problem=lambda: agent_problem(vm),
+                                     what=f"vm {spec.name}: agent handshake (console log: {vm.console.path})")
             out.timings["handshake"] = time.monotonic() - started
     message = json.loads(line)
     out.seen["method"] = str(message.get("method"))

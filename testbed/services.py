@@ -69,13 +69,14 @@ class LineService:
     lines: list[str]
     arrived: threading.Condition
 
-    def wait_line(self, *, within: float, what: str, alive: Callable[[], bool] | None = None) -> str:
-        """The first line any guest sent, waiting at most `within` seconds."""
+    def wait_line(self, *, within: float, what: str, problem: Callable[[], str | None] | None = None) -> str:
+        """The first line any guest sent, waiting at most `within` seconds; problem() returning a
+        reason (the VM stopped, the agent crashed) ends the wait early."""
         deadline = time.monotonic() + within
         with self.arrived:
             while not self.lines:
-                if alive is not None and not alive():
-                    raise LineWaitError(f"{what}: the VM stopped before sending anything")
+                if problem is not None and (reason := problem()):
+                    raise LineWaitError(f"{what}: {reason}")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise LineWaitError(f"{what}: nothing arrived on 127.0.0.1:{self.port} in {within:.0f} s")

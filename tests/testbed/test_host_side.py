@@ -96,5 +96,5 @@ def test_line_service_records_answers_and_bounds_its_wait() -> None:
     with line_service(None) as quiet:
         with pytest.raises(LineWaitError, match="nothing arrived"):
             quiet.wait_line(within=0.3, what="handshake")
-        with pytest.raises(LineWaitError, match="the VM stopped"):
-            quiet.wait_line(within=60, what="handshake", alive=lambda: False)
+        with pytest.raises(LineWaitError, match="handshake: the VM stopped"):
+            quiet.wait_line(within=60, what="handshake", problem=lambda: "the VM stopped")
