@@ -2,7 +2,8 @@
 
 Invoked by tests/linux/test_loop_devices.py as
     unshare --mount --propagation private python nsexec.py '<json spec>'
-with spec {"nodes": {"/dev/loop5": [7, 5], ...}, "allow": ["/dev/loop5"], "op": "overwrite", "path": ...}.
+with spec {"nodes": {"/dev/loop5": [7, 5], ...}, "allow": ["/dev/loop5"], "op": "overwrite", "path": ...,
+"params": {...}} (params: decom.disk_erase's, for op "erase").
 It mounts a fresh tmpfs on /dev (visible only in this namespace), creates the block nodes, runs the
 operation on the real backend with `only_devices=allow`, and prints one JSON line with the outcome.
 """
@@ -11,14 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import stat
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from teeth_agent.backend.api import Backend, Progress
 from teeth_agent.backend.errors import BackendError
-from teeth_agent.backend.linux.backend import LinuxBackend
+from teeth_agent.backend.linux.factory import make_linux_backend
+from teeth_agent.erase.executor import run_erase
+from teeth_agent.erase.params import parse_erase_params
+from teeth_agent.tasks.context import TaskContext
 
 
 def private_dev(nodes: dict[str, list[int]]) -> list[str]:
@@ -28,8 +36,17 @@ def private_dev(nodes: dict[str, list[int]]) -> list[str]:
     return sorted(os.listdir("/dev"))
 
 
+async def erase(backend: Backend, params: dict[str, Any], progress: Progress) -> Any:
+    """decom.disk_erase's flow, as the agent runs it, on this backend."""
+    ctx = TaskContext(task_id="loop-erase", method="decom.disk_erase", backend=backend, progress=progress,
+                      log=logging.LoggerAdapter(logging.getLogger("erase"), {}),
+                      state_dir=Path(tempfile.mkdtemp(prefix="erase-state-")))
+    return await run_erase(ctx, parse_erase_params(params))
+
+
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
-    backend = LinuxBackend(only_devices=spec["allow"])
+    # The backend exactly as the agent's CLI builds it (`--only-devices`).
+    backend = make_linux_backend(only_devices=spec["allow"])
     ticks: list[tuple[float, float]] = []
 
     def progress(done: float, total: float) -> None:
@@ -51,6 +68,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         await backend.write_zeroes(path, progress=progress)
     elif op == "wipe":
         result = list(await backend.wipe_signatures(path))
+    elif op == "erase":
+        result = await erase(backend, spec["params"], progress)
     elif op == "read_head":
         handle = await backend.open_block(path, writable=False)
         try:

@@ -12,33 +12,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from linux_loops import NEEDS_ROOT, Loop
 
-pytestmark = [
-    pytest.mark.linux,
-    pytest.mark.skipif(os.geteuid() != 0, reason="loop devices and mount namespaces need root"),
-    pytest.mark.skipif(not shutil.which("unshare") or not shutil.which("losetup"), reason="needs util-linux"),
-]
+pytestmark = NEEDS_ROOT
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CONTRACT = REPO / "tests" / "contract"
-
-
-@pytest.fixture
-def loop_device(tmp_path: Path) -> Iterator[str]:
-    backing = tmp_path / "contract.img"
-    with backing.open("wb") as f:
-        f.truncate(128 << 20)
-    dev = subprocess.run(["losetup", "--find", "--show", str(backing)], check=True, capture_output=True,
-                         text=True).stdout.strip()
-    try:
-        yield dev
-    finally:
-        subprocess.run(["losetup", "-d", dev], check=False)
 
 
 def contract_copy(into: Path) -> Path:
@@ -51,11 +35,12 @@ def contract_copy(into: Path) -> Path:
 
 
 @pytest.mark.skipif(not (CONTRACT / "test_backend_contract.py").exists(), reason="no contract suite")
-def test_linux_backend_meets_the_contract(tmp_path: Path, loop_device: str) -> None:
-    rdev = os.stat(loop_device).st_rdev
+def test_linux_backend_meets_the_contract(tmp_path: Path, make_loop: Callable[[int], Loop]) -> None:
+    loop = make_loop(128 << 20)
+    major, minor = loop.node
     suite = contract_copy(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO),
-           "TEETH_CONTRACT_LOOP": f"{loop_device}:{os.major(rdev)}:{os.minor(rdev)}",
+           "TEETH_CONTRACT_LOOP": f"{loop.dev}:{major}:{minor}",
            "TEETH_CONTRACT_HOST_MNTNS": os.readlink("/proc/self/ns/mnt")}
     run = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", sys.executable, "-m", "pytest", "-q",
