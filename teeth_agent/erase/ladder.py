@@ -8,6 +8,7 @@ first method that is both allowed and possible, recording the reason for every o
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,21 @@ class Facts:
     """What the planner knows besides the disk itself."""
 
     ata_password_known: bool
+    # Other namespaces of this disk's NVMe controller that are NOT being erased. A format that applies to
+    # every namespace (FNA) — and any sanitize, which is controller-wide — would erase them too.
+    spared_siblings: tuple[str, ...] = ()
+
+
+def nvme_controller(path: str) -> str | None:
+    """ "/dev/nvme0n1" -> "nvme0"; None for anything that is not an NVMe namespace."""
+    match = re.fullmatch(r"/dev/(nvme\d+)n\d+", path)
+    return match.group(1) if match else None
+
+
+def _spares(facts: Facts, what: str) -> str | None:
+    if not facts.spared_siblings:
+        return None
+    return f"{what} would also erase {', '.join(facts.spared_siblings)} on the same controller (not selected)"
 
 
 Check = Callable[[BlockDevice, Facts], str | None]
@@ -52,6 +68,8 @@ def _nvme_crypto_format(dev: BlockDevice, facts: Facts) -> str | None:
         return "controller does not support Format NVM"
     if not dev.nvme.crypto_erase_supported:
         return "controller does not support cryptographic erase in Format NVM"
+    if dev.nvme.format_applies_to_all_namespaces or dev.nvme.crypto_erase_applies_to_all_namespaces:
+        return _spares(facts, "a crypto erase that applies to all namespaces")
     return None
 
 
@@ -60,7 +78,7 @@ def _nvme_sanitize_crypto(dev: BlockDevice, facts: Facts) -> str | None:
         return "not an NVMe device"
     if not dev.nvme.sanitize.crypto:
         return "controller does not support sanitize crypto erase"
-    return None
+    return _spares(facts, "sanitize (controller-wide)")
 
 
 def _nvme_format(dev: BlockDevice, facts: Facts) -> str | None:
@@ -68,6 +86,8 @@ def _nvme_format(dev: BlockDevice, facts: Facts) -> str | None:
         return "not an NVMe device"
     if not dev.nvme.format_supported:
         return "controller does not support Format NVM"
+    if dev.nvme.format_applies_to_all_namespaces:
+        return _spares(facts, "a format that applies to all namespaces")
     return None
 
 
@@ -76,7 +96,7 @@ def _nvme_sanitize_block(dev: BlockDevice, facts: Facts) -> str | None:
         return "not an NVMe device"
     if not dev.nvme.sanitize.block:
         return "controller does not support sanitize block erase"
-    return None
+    return _spares(facts, "sanitize (controller-wide)")
 
 
 def ata_blocker(dev: BlockDevice, facts: Facts) -> str | None:

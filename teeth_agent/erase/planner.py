@@ -7,6 +7,10 @@ Every disk the backend lists appears in the plan with one action:
   refuse  selected but cannot be erased: a guard on an explicitly named disk, a locked drive whose password
           is not known, or no allowed method is possible. A refusal fails the task.
 Unknown or ambiguous device names raise InvalidParams, before any disk is touched.
+
+Planning runs in two passes: first which disks are selected at all, then a method per selected disk —
+because an NVMe format that applies to every namespace (FNA), or any sanitize (controller-wide), would
+also erase sibling namespaces that are not selected; such methods are skipped with that reason.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Literal
 from teeth_agent.backend.types import BlockDevice
 from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.erase import estimate
-from teeth_agent.erase.ladder import LADDER, Facts, Method, blocker
+from teeth_agent.erase.ladder import LADDER, Facts, Method, blocker, nvme_controller
 from teeth_agent.erase.params import EraseParams
 
 Action = Literal["erase", "skip", "refuse"]
@@ -105,8 +109,9 @@ def resolve(disks: Sequence[BlockDevice], selectors: Sequence[str], field: str) 
     return frozenset(paths)
 
 
-def _walk_ladder(dev: BlockDevice, params: EraseParams) -> tuple[Method | None, tuple[Skipped, ...]]:
-    facts = Facts(ata_password_known=params.ata_password is not None)
+def _walk_ladder(
+    dev: BlockDevice, params: EraseParams, facts: Facts
+) -> tuple[Method | None, tuple[Skipped, ...]]:
     skipped: list[Skipped] = []
     for method in LADDER:
         if not params.allowed(method):
@@ -137,29 +142,50 @@ def _selection_skip(
     return None
 
 
-def plan_disk(dev: BlockDevice, params: EraseParams, named: frozenset[str], skip: frozenset[str]) -> DiskPlan:
+def exclusion(
+    dev: BlockDevice, params: EraseParams, named: frozenset[str], skip: frozenset[str]
+) -> DiskPlan | None:
+    """The plan of a disk that will not be erased (skipped or refused before any method), or None."""
     sec = dev.ata_security
     frozen = bool(sec is not None and sec.frozen)
     excluded = _selection_skip(dev, params, named, skip)
     if excluded is not None:
         return DiskPlan(dev, excluded[0], reason=excluded[1], ata_frozen=frozen)
-    locked = bool(sec is not None and sec.locked)
-    if locked and params.ata_password is None:
+    if sec is not None and sec.locked and params.ata_password is None:
         why = "drive is locked with a user password that is not known (give ata_password)"
         return DiskPlan(dev, "refuse", reason=why, ata_frozen=frozen)
-    if locked and frozen:
+    if sec is not None and sec.locked and frozen:
         why = "drive is locked and frozen: it cannot be unlocked until unfrozen (power-cycle or hot-plug)"
         return DiskPlan(dev, "refuse", reason=why, ata_frozen=True)
+    return None
+
+
+def choose(dev: BlockDevice, params: EraseParams, facts: Facts) -> DiskPlan:
+    """The plan of a selected disk: its method (or a refusal), every method passed over and why."""
+    sec = dev.ata_security
+    frozen = bool(sec is not None and sec.frozen)
+    locked = bool(sec is not None and sec.locked)
     release = bool(sec and (sec.enabled or locked) and not frozen and params.ata_password is not None)
     if params.mode == "quick":
         seconds = estimate.quick_seconds()
         return DiskPlan(dev, "erase", QUICK_METHOD, release_password=release, estimate_seconds=seconds)
-    method, skipped = _walk_ladder(dev, params)
+    method, skipped = _walk_ladder(dev, params, facts)
     if method is None:
         why = "no allowed erase method is possible on this disk"
         return DiskPlan(dev, "refuse", reason=why, skipped=skipped, ata_frozen=frozen)
     seconds = estimate.erase_seconds(dev, method) + estimate.verify_seconds(dev, params.verify)
     return DiskPlan(dev, "erase", method.value, None, skipped, frozen, release, seconds)
+
+
+def _spared_siblings(
+    dev: BlockDevice, disks: Sequence[BlockDevice], selected: frozenset[str]
+) -> tuple[str, ...]:
+    controller = nvme_controller(dev.path)
+    if controller is None:
+        return ()
+    return tuple(
+        sorted(d.path for d in disks if d.path not in selected and nvme_controller(d.path) == controller)
+    )
 
 
 def plan_erase(disks: Sequence[BlockDevice], params: EraseParams) -> ErasePlan:
@@ -169,5 +195,14 @@ def plan_erase(disks: Sequence[BlockDevice], params: EraseParams) -> ErasePlan:
     both = sorted(named & skip)
     if both:
         raise InvalidParams("skip", f"{both[0]} is selected by devices and by skip")
-    plans = tuple(plan_disk(d, params, named, skip) for d in sorted(disks, key=lambda d: d.path))
-    return ErasePlan(params.mode, params.verify, plans)
+    ordered = sorted(disks, key=lambda d: d.path)
+    excluded = {d.path: exclusion(d, params, named, skip) for d in ordered}
+    selected = frozenset(p for p, x in excluded.items() if x is None)
+    plans = []
+    for d in ordered:
+        early = excluded[d.path]
+        if early is None:
+            facts = Facts(params.ata_password is not None, _spared_siblings(d, ordered, selected))
+            early = choose(d, params, facts)
+        plans.append(early)
+    return ErasePlan(params.mode, params.verify, tuple(plans))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from decom_flow_helpers import by_path, run, sim
+from pathlib import Path
 
+import pytest
+from decom_flow_helpers import SPEED, by_path, run, sim
+
+from simulator.backend import SimBackend, make_backend
+from simulator.clock import SimClock
 from simulator.faults import Fault
+from simulator.profile import load_profile
 from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.erase.certificate import certificate_digest
 
@@ -118,3 +123,52 @@ async def test_unknown_device_is_invalid_params_and_nothing_changes() -> None:
         await run(be, ERASE, {"devices": ["/dev/vdz"]})
     assert err.value.field == "devices"
     assert [d.fs_signatures for d in await be.list_disks()] == [("gpt", "ext4"), ()]
+
+
+SHARED_CONTROLLER = """
+[dmi]
+manufacturer = "Acme"
+product = "Two namespaces"
+[cpu]
+model = "Acme CPU"
+cores = 4
+[memory]
+mib = 8192
+[[disks]]
+name = "nvme0n1"
+transport = "nvme"
+model = "Acme NVMe"
+size = "10GiB"
+[disks.nvme]
+crypto_erase = true
+crypto_all_namespaces = true
+[[disks]]
+name = "nvme0n2"
+transport = "nvme"
+model = "Acme NVMe"
+size = "10GiB"
+[disks.nvme]
+crypto_erase = true
+crypto_all_namespaces = true
+"""
+
+
+async def _head(be: SimBackend, path: str) -> bytes:
+    handle = await be.open_block(path, writable=False)
+    try:
+        return await handle.read_at(0, 1 << 20)
+    finally:
+        await handle.close()
+
+
+async def test_a_skipped_namespace_survives_its_siblings_erase(tmp_path: Path) -> None:
+    path = tmp_path / "shared.toml"
+    path.write_text(SHARED_CONTROLLER)
+    be = make_backend(load_profile(str(path)), clock=SimClock(speed=SPEED))
+    before = await _head(be, "/dev/nvme0n2")
+    result = await run(be, ERASE, {"skip": ["/dev/nvme0n2"]})
+    c = by_path(result)["/dev/nvme0n1"]
+    # The crypto erase would apply to every namespace of nvme0: the per-namespace format is used instead.
+    assert c["outcome"] == "erased" and c["method"] == "nvme_format"
+    assert "nvme0n2" in c["skipped_methods"][0]["reason"]
+    assert await _head(be, "/dev/nvme0n2") == before

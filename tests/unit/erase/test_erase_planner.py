@@ -229,3 +229,21 @@ def test_chosen_method_is_allowed_possible_and_the_strongest_such(
     stronger = LADDER[: LADDER.index(chosen)]
     assert [s.method for s in p.skipped] == [m.value for m in stronger]
     assert all(s.reason for s in p.skipped)
+
+
+def test_format_for_all_namespaces_is_skipped_when_a_sibling_namespace_is_spared() -> None:
+    caps = NvmeCaps(
+        format_supported=True,
+        crypto_erase_supported=True,
+        crypto_erase_applies_to_all_namespaces=True,
+        sanitize=SanitizeCaps(crypto=True),
+    )
+    n1, n2 = dev("/dev/nvme0n1", nvme=caps), dev("/dev/nvme0n2", nvme=caps)
+    other = dev("/dev/nvme1n1", nvme=caps)
+    plans = plan_of([n1, n2, other], skip=["/dev/nvme0n2"])
+    p = plans["/dev/nvme0n1"]
+    assert p.method == "nvme_format"  # per-namespace user-data format still fits
+    assert "nvme0n2" in reasons(p)["nvme_crypto_format"] and "nvme0n2" in reasons(p)["nvme_sanitize_crypto"]
+    assert plans["/dev/nvme1n1"].method == "nvme_crypto_format"  # another controller is unaffected
+    both = plan_of([n1, n2, other])
+    assert both["/dev/nvme0n1"].method == both["/dev/nvme0n2"].method == "nvme_crypto_format"
