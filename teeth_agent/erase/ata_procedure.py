@@ -23,6 +23,7 @@ class AtaEraseFailed(DeviceStateError):
 
     def __init__(self, step: str, cause: BaseException, final: AtaSecurity | None) -> None:
         self.step = step
+        self.cause = cause
         self.restored = final is not None and not final.locked and not final.enabled
         if self.restored:
             state = "drive left unlocked with security disabled"

@@ -30,6 +30,9 @@ class Run:
     verification: Mapping[str, Any] | None = None
     error: str | None = None
     details: Mapping[str, Any] | None = None
+    # The method actually used when a fallback replaced the planned one, and why the planned one failed.
+    method: str | None = None
+    runtime_skipped: tuple[Mapping[str, str], ...] = ()
 
 
 def canonical_json(obj: Mapping[str, Any]) -> bytes:
@@ -62,8 +65,8 @@ def make_certificate(plan: DiskPlan, run: Run, *, task_id: str, backend: str, bo
         "backend": backend,
         "boot_id": boot_id,
         "device": identity(plan.device),
-        "method": plan.method,
-        "skipped_methods": [s.to_json() for s in plan.skipped],
+        "method": run.method or plan.method,
+        "skipped_methods": [s.to_json() for s in plan.skipped] + [dict(s) for s in run.runtime_skipped],
         "ata_frozen": plan.ata_frozen,
         "verification": dict(run.verification) if run.verification is not None else None,
         "started_at": run.started_at,

@@ -1,17 +1,29 @@
 """Erasing one disk per its plan: release a known password, plant canaries, erase, verify.
 
-Returns what verification found; raises BackendError when a step fails. The caller (executor) turns either
-into the disk's certificate — a failure here never touches another disk.
+What happened is written into a DiskRecord as it happens (so a failure still leaves its trail); a failed
+step raises BackendError. The caller (executor) turns the record and any error into the disk's
+certificate — a failure here never touches another disk.
+
+If the chosen method fails before it changed anything — the backend finds it unsupported after all, the
+drive froze since planning, the tool refused the command — the plan's weaker fallbacks are tried in order
+and the failure is recorded as a skip. An I/O error or a failed verification is never papered over.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from teeth_agent.backend.api import Backend, Progress
-from teeth_agent.backend.errors import DeviceRefused
-from teeth_agent.erase.ata_procedure import ata_secure_erase, release_password
+from teeth_agent.backend.errors import (
+    BackendError,
+    DeviceIOError,
+    DeviceRefused,
+    DeviceStateError,
+    ToolError,
+    Unsupported,
+)
+from teeth_agent.erase.ata_procedure import AtaEraseFailed, ata_secure_erase, release_password
 from teeth_agent.erase.ladder import ZEROING, Method
 from teeth_agent.erase.planner import QUICK_METHOD, DiskPlan
 from teeth_agent.erase.verify import (
@@ -32,6 +44,23 @@ class DiskJob:
     seed: int
     erase_progress: Progress
     verify_progress: Progress
+
+
+@dataclass
+class DiskRecord:
+    """Filled in while a disk is erased; read by the executor whatever the outcome."""
+
+    method: str | None = None
+    runtime_skipped: list[dict[str, str]] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _may_fall_back(exc: BackendError) -> bool:
+    """Whether the failed method can be assumed to have left the disk as it was (and usable)."""
+    if isinstance(exc, AtaEraseFailed):
+        return exc.restored and not isinstance(exc.cause, DeviceIOError)
+    return isinstance(exc, Unsupported | DeviceStateError | ToolError)
 
 
 async def run_method(backend: Backend, method: Method, path: str, progress: Progress) -> None:
@@ -83,29 +112,44 @@ async def _confirm_identity(backend: Backend, plan: DiskPlan) -> None:
         raise DeviceRefused(f"{plan.device.path}: identity changed since planning; not erasing")
 
 
-async def quick_wipe(backend: Backend, job: DiskJob) -> dict[str, Any]:
+async def quick_wipe(backend: Backend, job: DiskJob, record: DiskRecord) -> None:
     path = job.plan.device.path
     found = await backend.wipe_signatures(path)
+    record.method = job.plan.method
+    record.details["signatures_found"] = list(found)
     job.erase_progress(1, 1)
-    out: dict[str, Any] = {"signatures_found": list(found), "verification": None}
     if job.verify != "none":
         left = (await backend.refresh_disk(path)).fs_signatures
-        out["verification"] = {"mode": "signatures", "passed": not left, "signatures_left": list(left)}
-    return out
+        record.verification = {"mode": "signatures", "passed": not left, "signatures_left": list(left)}
 
 
-async def erase_disk(backend: Backend, job: DiskJob) -> dict[str, Any]:
-    """Erase one disk; returns {"verification": ... | None, ...details}. Raises BackendError on failure."""
+async def _erase_with_fallbacks(backend: Backend, job: DiskJob, record: DiskRecord) -> Method:
+    names = [job.plan.method or "", *job.plan.fallbacks]
+    for i, name in enumerate(names):
+        record.method = name
+        try:
+            await run_method(backend, Method(name), job.plan.device.path, job.erase_progress)
+            return Method(name)
+        except BackendError as exc:
+            if i == len(names) - 1 or not _may_fall_back(exc):
+                raise
+            record.runtime_skipped.append(
+                {"method": name, "reason": f"failed before erasing: {exc.type}: {exc}"}
+            )
+    raise AssertionError("unreachable: the last method either returned or raised")
+
+
+async def erase_disk(backend: Backend, job: DiskJob, record: DiskRecord) -> None:
+    """Erase one disk, filling `record`. Raises BackendError on failure."""
     plan, path = job.plan, job.plan.device.path
     await _confirm_identity(backend, plan)
     if plan.release_password and job.ata_password is not None:
         await release_password(backend, path, job.ata_password)
     if plan.method == QUICK_METHOD:
-        return await quick_wipe(backend, job)
-    method = Method(plan.method or "")
+        await quick_wipe(backend, job, record)
+        return
     canaries = await _plant(backend, path, job.seed) if job.verify != "none" else None
-    await run_method(backend, method, path, job.erase_progress)
-    if canaries is None:
-        return {"verification": None}
-    result = await _check(backend, job, canaries, zeroing=method in ZEROING)
-    return {"verification": result.to_json()}
+    method = await _erase_with_fallbacks(backend, job, record)
+    if canaries is not None:
+        result = await _check(backend, job, canaries, zeroing=method in ZEROING)
+        record.verification = result.to_json()

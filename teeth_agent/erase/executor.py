@@ -14,7 +14,7 @@ from typing import Any
 
 from teeth_agent.backend.errors import BackendError
 from teeth_agent.erase.certificate import Outcome, Run, make_certificate
-from teeth_agent.erase.disk import DiskJob, erase_disk
+from teeth_agent.erase.disk import DiskJob, DiskRecord, erase_disk
 from teeth_agent.erase.estimate import verify_seconds
 from teeth_agent.erase.params import EraseParams
 from teeth_agent.erase.planner import DiskPlan, ErasePlan, plan_erase
@@ -54,26 +54,32 @@ class _Erasure:
         async with sem:
             clock, log = self.ctx.backend.clock, self.ctx.log
             started, t0 = clock.time(), clock.monotonic()
-            outcome: Outcome = "failed"
+            record = DiskRecord()
             error: str | None = None
-            details: JsonObject = {}
             log.info("erasing %s with %s", dp.device.path, dp.method)
             try:
-                details = await erase_disk(self.ctx.backend, self._job(dp))
-                verification = details.get("verification")
-                if verification is not None and not verification["passed"]:
-                    error = "verification failed: the disk reported success but was not erased"
-                else:
-                    outcome = "erased"
+                await erase_disk(self.ctx.backend, self._job(dp), record)
             except BackendError as exc:
                 error = f"{exc.type}: {exc}"
             except Exception as exc:  # one disk's bug must not abandon the others mid-erase
                 log.exception("erasing %s failed unexpectedly", dp.device.path)
                 error = f"internal: {type(exc).__name__}: {exc}"
+            if error is None and record.verification is not None and not record.verification["passed"]:
+                error = "verification failed: the disk reported success but was not erased"
+            outcome: Outcome = "erased" if error is None else "failed"
             log.info("%s: %s%s", dp.device.path, outcome, f" ({error})" if error else "")
             self.progress.finish(dp.device.path)
-            verification = details.pop("verification", None)
-            run = Run(outcome, started, clock.time(), clock.monotonic() - t0, verification, error, details)
+            run = Run(
+                outcome,
+                started,
+                clock.time(),
+                clock.monotonic() - t0,
+                record.verification,
+                error,
+                record.details,
+                record.method,
+                tuple(record.runtime_skipped),
+            )
             self.certificates[dp.device.path] = self._cert(dp, run)
 
     def _cert(self, dp: DiskPlan, run: Run) -> JsonObject:

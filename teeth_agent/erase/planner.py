@@ -52,6 +52,9 @@ class DiskPlan:
     # A user password is set and known: unlock (if locked) and disable it before anything else.
     release_password: bool = False
     estimate_seconds: float = 0.0
+    # Weaker allowed methods that are also possible, tried in order if the chosen one fails before it
+    # changed anything (unsupported after all, the drive froze since planning, the tool refused).
+    fallbacks: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -61,6 +64,7 @@ class DiskPlan:
             "skipped_methods": [s.to_json() for s in self.skipped],
             "ata_frozen": self.ata_frozen,
             "estimate_seconds": round(self.estimate_seconds, 1),
+            "fallbacks": list(self.fallbacks),
         }
         if self.reason is not None:
             out["reason"] = self.reason
@@ -111,19 +115,22 @@ def resolve(disks: Sequence[BlockDevice], selectors: Sequence[str], field: str) 
 
 def _walk_ladder(
     dev: BlockDevice, params: EraseParams, facts: Facts
-) -> tuple[Method | None, tuple[Skipped, ...]]:
+) -> tuple[list[Method], tuple[Skipped, ...]]:
+    """Every allowed and possible method, strongest first, and the reasons for those passed over before
+    the first of them."""
     skipped: list[Skipped] = []
+    possible: list[Method] = []
     for method in LADDER:
         if not params.allowed(method):
             off = method is Method.OVERWRITE and not params.allow_overwrite
-            why = "allow_overwrite is false" if off else "not in the allowed methods"
-            skipped.append(Skipped(method.value, why))
-            continue
-        reason = blocker(method, dev, facts)
+            reason: str | None = "allow_overwrite is false" if off else "not in the allowed methods"
+        else:
+            reason = blocker(method, dev, facts)
         if reason is None:
-            return method, tuple(skipped)
-        skipped.append(Skipped(method.value, reason))
-    return None, tuple(skipped)
+            possible.append(method)
+        elif not possible:
+            skipped.append(Skipped(method.value, reason))
+    return possible, tuple(skipped)
 
 
 def _selection_skip(
@@ -169,12 +176,13 @@ def choose(dev: BlockDevice, params: EraseParams, facts: Facts) -> DiskPlan:
     if params.mode == "quick":
         seconds = estimate.quick_seconds()
         return DiskPlan(dev, "erase", QUICK_METHOD, release_password=release, estimate_seconds=seconds)
-    method, skipped = _walk_ladder(dev, params, facts)
-    if method is None:
+    possible, skipped = _walk_ladder(dev, params, facts)
+    if not possible:
         why = "no allowed erase method is possible on this disk"
         return DiskPlan(dev, "refuse", reason=why, skipped=skipped, ata_frozen=frozen)
+    method, fallbacks = possible[0], tuple(m.value for m in possible[1:])
     seconds = estimate.erase_seconds(dev, method) + estimate.verify_seconds(dev, params.verify)
-    return DiskPlan(dev, "erase", method.value, None, skipped, frozen, release, seconds)
+    return DiskPlan(dev, "erase", method.value, None, skipped, frozen, release, seconds, fallbacks)
 
 
 def _spared_siblings(

@@ -14,7 +14,7 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
-from teeth_agent.backend.errors import DeviceIOError, DeviceNotFound, DeviceStateError
+from teeth_agent.backend.errors import DeviceIOError, DeviceNotFound, DeviceStateError, Unsupported
 from teeth_agent.backend.types import AtaSecurity, BlockDevice, NvmeCaps, SanitizeCaps, Transport
 
 MiB = 1 << 20
@@ -45,6 +45,8 @@ class FakeDisk:
     fail: set[str] = field(default_factory=set)
     silent: set[str] = field(default_factory=set)
     lies: bool = False
+    # Operations the backend turns out not to support after all (raise Unsupported, change nothing).
+    unsupported: set[str] = field(default_factory=set)
     lock_on_failed_erase: bool = False
     # Another disk appears at this path after the listing (hot-swap): refresh_disk reports this serial.
     swapped_serial: str | None = None
@@ -173,6 +175,8 @@ class FakeBackend:
 
     async def _wipe(self, d: FakeDisk, fill: bytes | None, progress: object, op: str = "") -> None:
         """Replace the contents in 4 steps (yielding between them, so disks interleave)."""
+        if op in d.unsupported:
+            raise Unsupported(f"{op} not supported by this device after all")
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         try:

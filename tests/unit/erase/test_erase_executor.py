@@ -151,3 +151,34 @@ async def test_hot_swapped_disk_is_not_erased() -> None:
     c = certs(await erase(be))["/dev/vda"]
     assert c["outcome"] == "failed" and "identity changed" in c["error"]
     assert not be.touched("/dev/vda")
+
+
+async def test_method_unsupported_at_run_time_falls_back_and_says_why() -> None:
+    d = nvme("/dev/nvme0n1")
+    d.unsupported.add("nvme_format")  # both Format NVM variants refused; no sanitize on this drive
+    be = FakeBackend.of(d)
+    c = certs(await erase(be))["/dev/nvme0n1"]
+    assert c["outcome"] == "erased" and c["method"] == "overwrite"
+    runtime = [s for s in c["skipped_methods"] if "failed before erasing" in s["reason"]]
+    assert [s["method"] for s in runtime] == ["nvme_crypto_format", "nvme_format"]
+    assert c["digest"] == certificate_digest(c)
+
+
+async def test_ata_step_that_did_nothing_falls_back_with_the_drive_left_unlocked() -> None:
+    d = sata("/dev/sda")
+    d.silent.add("ata_set_password")
+    be = FakeBackend.of(d)
+    c = certs(await erase(be))["/dev/sda"]
+    assert c["outcome"] == "erased" and c["method"] == "overwrite"
+    assert [s["method"] for s in c["skipped_methods"][-2:]] == ["ata_enhanced_erase", "ata_erase"]
+    assert d.ata is not None and not d.ata.enabled and not d.ata.locked
+
+
+async def test_io_error_during_ata_erase_is_not_papered_over_by_a_fallback() -> None:
+    d = sata("/dev/sda")
+    d.fail.add("ata_erase")
+    be = FakeBackend.of(d)
+    c = certs(await erase(be))["/dev/sda"]
+    assert c["outcome"] == "failed" and c["method"] == "ata_enhanced_erase"
+    assert "unlocked with security disabled" in c["error"]
+    assert ("overwrite", "/dev/sda") not in be.calls
