@@ -39,8 +39,10 @@ class FakeDrive:
         if argv[1] == "-I":
             return ok(render_hdparm(self.state))
         command, password = argv[3], argv[4]
-        if self.lies or self.state.frozen:
-            return ok()
+        if self.lies:
+            return ok(f'security_password: "{password}"\n')  # hdparm echoes the password on stdout
+        if self.state.frozen:
+            return Result("", "SECURITY_SET_PASS: Input/output error", 5)
         s = self.state
         if command == "--security-set-pass" and not s.locked:
             self.password, self.state = password, replace(s, enabled=True)
@@ -79,8 +81,9 @@ async def test_full_erase_sequence_checks_each_state(tmp_path: Path) -> None:
 
 async def test_controller_that_answers_zero_without_acting_is_caught(tmp_path: Path) -> None:
     backend, disk, _ = backend_for(tmp_path, FakeDrive(SUPPORTED, lies=True))
-    with pytest.raises(VerificationFailed, match="set-pass"):
-        await backend.ata_set_password(disk, "p")
+    with pytest.raises(VerificationFailed, match=r"set-pass \(hdparm exit 0") as info:
+        await backend.ata_set_password(disk, "Zz9-secret")
+    assert "Zz9-secret" not in str(info.value)
 
 
 async def test_frozen_drive_is_refused_before_any_command(tmp_path: Path) -> None:
@@ -93,8 +96,9 @@ async def test_frozen_drive_is_refused_before_any_command(tmp_path: Path) -> Non
 async def test_unlock_with_the_wrong_password_is_detected(tmp_path: Path) -> None:
     drive = FakeDrive(replace(SUPPORTED, enabled=True, locked=True), password="right")
     backend, disk, _ = backend_for(tmp_path, drive)
-    with pytest.raises(VerificationFailed, match="unlock"):
-        await backend.ata_unlock(disk, "wrong")
+    with pytest.raises(VerificationFailed, match="unlock") as info:
+        await backend.ata_unlock(disk, "Xq7-not-it")
+    assert "Xq7-not-it" not in str(info.value)  # the password never lands in an error message
     await backend.ata_unlock(disk, "right")
     assert not drive.state.locked
 

@@ -11,7 +11,7 @@ from teeth_agent.backend.api import Clock, Progress
 from teeth_agent.backend.errors import DeviceStateError, Unsupported, VerificationFailed
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata import parse_hdparm_identify
-from teeth_agent.backend.linux.exec import Runner
+from teeth_agent.backend.linux.exec import Result, Runner
 from teeth_agent.backend.linux.ticker import with_estimate
 from teeth_agent.backend.types import AtaSecurity
 
@@ -20,9 +20,18 @@ TOOL_TIMEOUT = 60.0
 UNKNOWN_ERASE_SECONDS = 24 * 3600.0
 
 
-def _expect(path: str, step: str, ok: bool, state: AtaSecurity | None) -> None:
+def _expect(path: str, step: str, ok: bool, state: AtaSecurity | None, tool: str) -> None:
     if not ok:
-        raise VerificationFailed(f"{path}: after {step} the drive reports {state}")
+        raise VerificationFailed(f"{path}: after {step} ({tool}) the drive reports {state}")
+
+
+def _said(result: Result, password: str) -> str:
+    """hdparm's exit code and last stderr line, for error messages. Never stdout: hdparm echoes the
+    password there; and the password is masked should a message ever repeat it."""
+    last = (result.stderr.strip().splitlines() or [""])[-1]
+    if password:
+        last = last.replace(password, "***")
+    return f"hdparm exit {result.returncode}: {last!r}"
 
 
 class AtaOps:
@@ -42,9 +51,11 @@ class AtaOps:
             raise Unsupported(f"{path} does not support the ATA security feature set")
         return state
 
-    async def _hdparm(self, path: str, *args: str, limit: float = TOOL_TIMEOUT) -> None:
+    async def _hdparm(self, path: str, flag: str, password: str, limit: float = TOOL_TIMEOUT) -> str:
         # check=False: the outcome is judged by re-reading the state, not by the exit code.
-        await self._runner.run(["hdparm", "--user-master", "u", *args, path], timeout=limit, check=False)
+        result = await self._runner.run(["hdparm", "--user-master", "u", flag, password, path],
+                                        timeout=limit, check=False)
+        return _said(result, password)
 
     async def set_password(self, path: str, password: str) -> None:
         state = await self._require(path)
@@ -52,9 +63,9 @@ class AtaOps:
             raise DeviceStateError(f"{path} is frozen: security commands are refused until a power cycle")
         if state.locked:
             raise DeviceStateError(f"{path} is locked: unlock it before setting a password")
-        await self._hdparm(self._guard.check(path), "--security-set-pass", password)
+        tool = await self._hdparm(self._guard.check(path), "--security-set-pass", password)
         after = await self.security(path)
-        _expect(path, "security-set-pass", after is not None and after.enabled, after)
+        _expect(path, "security-set-pass", after is not None and after.enabled, after, tool)
 
     async def unlock(self, path: str, password: str) -> None:
         state = await self._require(path)
@@ -62,9 +73,9 @@ class AtaOps:
             raise DeviceStateError(f"{path}: unlock attempt count expired; it needs a power cycle")
         if not state.locked:
             return
-        await self._hdparm(self._guard.check(path), "--security-unlock", password)
+        tool = await self._hdparm(self._guard.check(path), "--security-unlock", password)
         after = await self.security(path)
-        _expect(path, "security-unlock", after is not None and not after.locked, after)
+        _expect(path, "security-unlock", after is not None and not after.locked, after, tool)
 
     async def disable_password(self, path: str, password: str) -> None:
         state = await self._require(path)
@@ -72,9 +83,9 @@ class AtaOps:
             return
         if state.frozen:
             raise DeviceStateError(f"{path} is frozen: cannot disable its password until a power cycle")
-        await self._hdparm(self._guard.check(path), "--security-disable", password)
+        tool = await self._hdparm(self._guard.check(path), "--security-disable", password)
         after = await self.security(path)
-        _expect(path, "security-disable", after is not None and not after.enabled, after)
+        _expect(path, "security-disable", after is not None and not after.enabled, after, tool)
 
     async def erase(self, path: str, password: str, *, enhanced: bool, progress: Progress) -> None:
         state = await self._require(path)
@@ -90,7 +101,7 @@ class AtaOps:
         limit = 2 * estimate + 600 if estimate else UNKNOWN_ERASE_SECONDS
         flag = "--security-erase-enhanced" if enhanced else "--security-erase"
         work = self._hdparm(self._guard.check(path), flag, password, limit=limit)
-        await with_estimate(work, clock=self._clock, estimate=estimate, progress=progress)
+        tool = await with_estimate(work, clock=self._clock, estimate=estimate, progress=progress)
         after = await self.security(path)
         # A completed SECURITY ERASE UNIT leaves the drive with security disabled (ATA8-ACS SEC1).
-        _expect(path, flag.lstrip("-"), after is not None and not after.enabled, after)
+        _expect(path, flag.lstrip("-"), after is not None and not after.enabled, after, tool)
