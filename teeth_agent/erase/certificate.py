@@ -68,6 +68,7 @@ def make_certificate(plan: DiskPlan, run: Run, *, task_id: str, backend: str, bo
         "method": run.method or plan.method,
         "skipped_methods": [s.to_json() for s in plan.skipped] + [dict(s) for s in run.runtime_skipped],
         "ata_frozen": plan.ata_frozen,
+        "warnings": list(plan.warnings),
         "verification": dict(run.verification) if run.verification is not None else None,
         "started_at": run.started_at,
         "finished_at": run.finished_at,

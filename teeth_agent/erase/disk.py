@@ -4,9 +4,10 @@ What happened is written into a DiskRecord as it happens (so a failure still lea
 step raises BackendError. The caller (executor) turns the record and any error into the disk's
 certificate — a failure here never touches another disk.
 
-If the chosen method fails before it changed anything — the backend finds it unsupported after all, the
-drive froze since planning, the tool refused the command — the plan's weaker fallbacks are tried in order
-and the failure is recorded as a skip. An I/O error or a failed verification is never papered over.
+If the chosen method fails in a way that leaves the disk usable — the backend finds it unsupported after
+all, the drive froze since planning, the tool refused the command, an ATA step failed and the drive was
+restored — the plan's weaker fallbacks are tried in order (each of which rewrites every block anyway) and
+the failure is recorded as a skip. An I/O error or a failed verification is never papered over.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ async def _erase_with_fallbacks(backend: Backend, job: DiskJob, record: DiskReco
             if i == len(names) - 1 or not _may_fall_back(exc):
                 raise
             record.runtime_skipped.append(
-                {"method": name, "reason": f"failed before erasing: {exc.type}: {exc}"}
+                {"method": name, "reason": f"failed at run time, fell back: {exc.type}: {exc}"}
             )
     raise AssertionError("unreachable: the last method either returned or raised")
 

@@ -55,6 +55,8 @@ class DiskPlan:
     # Weaker allowed methods that are also possible, tried in order if the chosen one fails before it
     # changed anything (unsupported after all, the drive froze since planning, the tool refused).
     fallbacks: tuple[str, ...] = ()
+    # Facts an operator must know even though the erase may succeed.
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,6 +67,7 @@ class DiskPlan:
             "ata_frozen": self.ata_frozen,
             "estimate_seconds": round(self.estimate_seconds, 1),
             "fallbacks": list(self.fallbacks),
+            "warnings": list(self.warnings),
         }
         if self.reason is not None:
             out["reason"] = self.reason
@@ -84,6 +87,12 @@ class ErasePlan:
 
     def to_json(self) -> dict[str, Any]:
         return {"mode": self.mode, "verify": self.verify, "disks": [d.to_json() for d in self.disks]}
+
+
+_STAYS_LOCKED = (
+    "ATA security is enabled with a password that cannot be removed here (unknown, or the drive is frozen): "
+    "the drive will be locked at its next power-up"
+)
 
 
 def guard_reason(dev: BlockDevice) -> str | None:
@@ -173,16 +182,21 @@ def choose(dev: BlockDevice, params: EraseParams, facts: Facts) -> DiskPlan:
     frozen = bool(sec is not None and sec.frozen)
     locked = bool(sec is not None and sec.locked)
     release = bool(sec and (sec.enabled or locked) and not frozen and params.ata_password is not None)
+    warnings: tuple[str, ...] = ()
+    if sec is not None and sec.enabled and not release:
+        warnings = (_STAYS_LOCKED,)
     if params.mode == "quick":
         seconds = estimate.quick_seconds()
-        return DiskPlan(dev, "erase", QUICK_METHOD, release_password=release, estimate_seconds=seconds)
+        return DiskPlan(
+            dev, "erase", QUICK_METHOD, release_password=release, estimate_seconds=seconds, warnings=warnings
+        )
     possible, skipped = _walk_ladder(dev, params, facts)
     if not possible:
         why = "no allowed erase method is possible on this disk"
         return DiskPlan(dev, "refuse", reason=why, skipped=skipped, ata_frozen=frozen)
     method, fallbacks = possible[0], tuple(m.value for m in possible[1:])
     seconds = estimate.erase_seconds(dev, method) + estimate.verify_seconds(dev, params.verify)
-    return DiskPlan(dev, "erase", method.value, None, skipped, frozen, release, seconds, fallbacks)
+    return DiskPlan(dev, "erase", method.value, None, skipped, frozen, release, seconds, fallbacks, warnings)
 
 
 def _spared_siblings(

@@ -247,3 +247,10 @@ def test_format_for_all_namespaces_is_skipped_when_a_sibling_namespace_is_spared
     assert plans["/dev/nvme1n1"].method == "nvme_crypto_format"  # another controller is unaffected
     both = plan_of([n1, n2, other])
     assert both["/dev/nvme0n1"].method == both["/dev/nvme0n2"].method == "nvme_crypto_format"
+
+
+def test_enabled_drive_with_unknown_password_is_erased_otherwise_and_warned_about() -> None:
+    enabled = AtaSecurity(supported=True, enabled=True, enhanced_erase_supported=True)
+    p = one(dev("/dev/sda", ata_security=enabled))
+    assert p.method == "overwrite" and "locked at its next power-up" in p.warnings[0]
+    assert one(dev("/dev/sda", ata_security=enabled), ata_password="pw").warnings == ()
