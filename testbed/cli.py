@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from testbed import scenarios
+from testbed.agent_vm import AgentWaitError
 from testbed.console import ConsoleWaitError
 from testbed.hypervisor import SYSTEM_URI, HypervisorError
 from testbed.ramdisk import RamdiskConfig, RamdiskError, build_ramdisk
@@ -30,7 +32,7 @@ from testbed.tools import ToolError
 
 DEFAULT_ROOT = Path("/tmp/teeth-testbed")  # short: unix socket paths inside it are limited to 107 bytes
 FAILURES = (HypervisorError, ToolError, TenantImageError, ConsoleWaitError, LineWaitError, SpecError,
-            RamdiskError, FileNotFoundError)
+            RamdiskError, AgentWaitError, FileNotFoundError)
 
 
 class Progress:
@@ -88,12 +90,12 @@ Scenario = Callable[[Session, Path], scenarios.Observed]
 
 
 def _scenario_table(args: argparse.Namespace, say: Progress) -> dict[str, Scenario]:
-    def handshake(session: Session, _workdir: Path) -> scenarios.Observed:
+    def agent_status(session: Session, _workdir: Path) -> scenarios.Observed:
         kernel, initramfs = _ramdisk(args.repo, say)
-        return scenarios.ramdisk_handshake(session, kernel, initramfs)
+        return asyncio.run(scenarios.agent_status(session, kernel, initramfs))
 
     return {"tenant-disk": scenarios.tenant_from_disk, "tenant-net": scenarios.tenant_network,
-            "ramdisk-handshake": handshake}
+            "agent-status": agent_status}
 
 
 def cmd_run(args: argparse.Namespace, say: Progress) -> int:
@@ -127,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="list running testbed VMs")
     sub.add_parser("down", help="destroy the VMs `up` started")
     run = sub.add_parser("run", help="run one scenario and clean up")
-    run.add_argument("scenario", choices=["tenant-disk", "tenant-net", "ramdisk-handshake"])
+    run.add_argument("scenario", choices=["tenant-disk", "tenant-net", "agent-status"])
     sub.add_parser("build-ramdisk", add_help=False,
                    help="build the DIB ramdisk (further arguments go to python -m testbed.ramdisk)")
     return parser

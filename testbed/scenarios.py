@@ -5,21 +5,18 @@ the host, cleans up, and returns what it saw with timings. They judge nothing; c
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from testbed import configdrive, services, tenant_files
-from testbed.console import tail
-from testbed.harness import GUEST_ENDPOINT, GUEST_IMAGE_SERVER, RunningVm
+from testbed import agent_vm, configdrive, services, tenant_files
+from testbed.harness import GUEST_ENDPOINT, GUEST_IMAGE_SERVER
 from testbed.session import Session
 from testbed.spec import Bus, DiskBoot, DiskSpec, GuestForward, KernelBoot, Smbios, VmSpec
 
 MIB = 1 << 20
 BOOT_WITHIN_S = 180.0  # TCG on a loaded two-core CI machine; under KVM a boot takes seconds
-AGENT_WITHIN_S = 420.0  # the DIB ramdisk reaches its agent in ~50 s under TCG, slower under load
 RAMDISK_CMDLINE = "console=ttyS0,115200 panic=-1"
 
 
@@ -93,43 +90,29 @@ def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int,
     cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port} {extra_cmdline}".strip()
     suffix = name.rsplit("-", 1)[-1].upper()
     return VmSpec(name=name, memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
+                  smbios=Smbios(system_serial=f"TB-SYS-{suffix}", baseboard_serial=f"TB-MB-{suffix}"),
                   forwards=tuple(forwards), disks=(
                       DiskSpec("sata", Bus.SATA, 256 * MIB, f"TB-SATA-{suffix}"),
                       DiskSpec("virtio", Bus.VIRTIO, 256 * MIB, f"TB-VIRTIO-{suffix}"),
                       DiskSpec("nvme", Bus.NVME, 256 * MIB, f"TB-NVME-{suffix}", logical_block_size=4096)))
 
 
-AGENT_CRASH = re.compile(r"teeth-agent\[\d+\]: Traceback")
-
-
-def agent_problem(vm: RunningVm) -> str | None:
-    """Why waiting for the agent is pointless: the VM is gone, or the agent's service crashed."""
-    if not vm.alive():
-        return "the VM stopped"
-    text = vm.console.read()
-    if crash := AGENT_CRASH.search(text):
-        return f"the agent crashed:\n{tail(text[crash.start():], 12)}"
-    return None
-
-
-def ramdisk_handshake(session: Session, kernel: Path, initramfs: Path) -> Observed:
-    """Boot the DIB ramdisk with teeth.endpoint pointing at the host; wait for the agent's first line.
-
-    A raw line listener stands in for the reference endpoint until it exists; the first line must be
-    the agent's `handshake` command.
-    """
+async def agent_status(session: Session, kernel: Path, initramfs: Path) -> Observed:
+    """Boot the DIB ramdisk; the agent's handshake reaches the reference endpoint; ask its `status`."""
     for path in (kernel, initramfs):
         if not path.is_file():
             raise FileNotFoundError(f"ramdisk file {path} not found: run `teeth-testbed build-ramdisk`")
-    out = Observed(expected={"method": "handshake"})
-    with services.line_service(None) as service:
-        spec = ramdisk_spec("ramdisk-0", kernel, initramfs, service.port)
-        with session.testbed.vm(spec) as vm:
-            out.console_log, started = vm.console.path, time.monotonic()
-            line = service.wait_line(within=AGENT_WITHIN_S, problem=lambda: agent_problem(vm),
-                                     what=f"vm {spec.name}: agent handshake (console log: {vm.console.path})")
-            out.timings["handshake"] = time.monotonic() - started
-    message = json.loads(line)
-    out.seen["method"] = str(message.get("method"))
-    out.seen["line"] = line
+    out = Observed()
+
+    def make_spec(port: int) -> VmSpec:
+        spec = ramdisk_spec("ramdisk-0", kernel, initramfs, port)
+        out.expected.update(agent_id=spec.smbios.system_serial, backend="linux")
+        return spec
+
+    async with agent_vm.ramdisk_agent(session.testbed, make_spec) as running:
+        out.console_log = running.vm.console.path
+        out.timings["handshake"] = running.seconds_to_handshake
+        status = await running.endpoint.call(running.agent.agent_id, "status", timeout=120)
+    out.seen.update(agent_id=str(status.get("agent_id")), backend=str(status.get("backend")))
+    out.seen["status"] = json.dumps(status, sort_keys=True)
     return out

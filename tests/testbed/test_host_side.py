@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from testbed import relay
+from testbed.agent_vm import crash_report
 from testbed.console import Console, ConsoleWaitError
 from testbed.services import LineWaitError, image_server, line_service
 
@@ -98,3 +99,20 @@ def test_line_service_records_answers_and_bounds_its_wait() -> None:
             quiet.wait_line(within=0.3, what="handshake")
         with pytest.raises(LineWaitError, match="handshake: the VM stopped"):
             quiet.wait_line(within=60, what="handshake", problem=lambda: "the VM stopped")
+
+
+def test_crash_report_quotes_the_crashed_agent_process_only() -> None:
+    console = "\n".join([
+        "[ 40.1] systemd[1]: Started teeth-agent.service",
+        "[ 41.0] teeth-agent[216]: Traceback (most recent call last):",
+        "[ 41.1] teeth-agent[216]:   File \"agent.py\", line 117, in run",
+        "[ 41.1] kernel: unrelated line",
+        "[ 41.2] teeth-agent[216]: KeyError: 'decom.qc'",
+        "[ 45.0] teeth-agent[230]: Traceback (most recent call last):",
+    ])
+    report = crash_report(console)
+    assert report is not None
+    assert report.splitlines()[0].endswith("Traceback (most recent call last):")
+    assert report.splitlines()[-1].endswith("KeyError: 'decom.qc'")
+    assert "unrelated" not in report and "[230]" not in report
+    assert crash_report("[ 1.0] teeth-agent[5]: connecting to tcp://10.0.2.100:9999") is None

@@ -1,4 +1,4 @@
-"""The DIB ramdisk under QEMU: direct kernel boot with teeth.endpoint on the command line."""
+"""The DIB ramdisk under QEMU, driven through the reference endpoint over TCP (guestfwd)."""
 
 import json
 
@@ -11,10 +11,12 @@ from testbed.session import Session
 pytestmark = pytest.mark.testbed
 
 
-def test_the_agent_in_the_ramdisk_dials_the_host_and_sends_its_handshake(
+async def test_the_ramdisk_agent_connects_and_reports_its_status(
     testbed_session: Session, ramdisk: RamdiskArtifacts
 ) -> None:
-    seen = scenarios.ramdisk_handshake(testbed_session, ramdisk.kernel, ramdisk.initramfs)
-    handshake = json.loads(seen.seen["line"])
-    assert handshake["method"] == "handshake" and handshake["version"] == "v1"
-    assert {"agent_id", "boot_id", "methods"} <= set(handshake["params"])
+    seen = await scenarios.agent_status(testbed_session, ramdisk.kernel, ramdisk.initramfs)
+    assert seen.seen["agent_id"] == seen.expected["agent_id"]  # the SMBIOS serial the testbed set
+    assert seen.seen["backend"] == "linux"
+    status = json.loads(seen.seen["status"])
+    serials = {d.get("serial") for d in status["hardware"]["disks"]}
+    assert {"TB-SATA-0", "TB-VIRTIO-0", "TB-NVME-0"} <= serials

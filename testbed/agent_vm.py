@@ -1,0 +1,90 @@
+"""The DIB ramdisk in a VM, driven through the reference endpoint (teeth_agent.endpoint.Endpoint).
+
+The endpoint listens on 127.0.0.1 only; the VM reaches it as 10.0.2.100:9999 through guestfwd. The
+agent names itself after the chassis serial, which the testbed sets through SMBIOS, so waiting for
+that agent id also proves the SMBIOS strings reach the guest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from teeth_agent.endpoint.api import Endpoint
+from teeth_agent.endpoint.fleet import AgentInfo
+from testbed.console import tail
+from testbed.harness import RunningVm, Testbed
+from testbed.spec import VmSpec
+
+AGENT_WITHIN_S = 420.0  # the DIB ramdisk reaches its agent in ~50 s under TCG; far slower when loaded
+POLL_S = 2.0
+AGENT_CRASH = re.compile(r"teeth-agent\[(\d+)\]: Traceback")
+TRACEBACK_SETTLE_S = 3.0  # the console gets a traceback line by line; let it finish before quoting it
+
+
+class AgentWaitError(AssertionError):
+    """The agent never connected (or cannot: the VM stopped, the agent crashed)."""
+
+
+def crash_report(console_text: str) -> str | None:
+    """The first traceback of the agent's service on the console: that process's lines, to its end."""
+    crash = AGENT_CRASH.search(console_text)
+    if crash is None:
+        return None
+    tag = f"teeth-agent[{crash.group(1)}]:"
+    lines = [line for line in console_text[crash.start():].splitlines() if tag in line]
+    return "\n".join(lines[-20:])
+
+
+async def agent_problem(vm: RunningVm) -> str | None:
+    """Why waiting for the agent is pointless: the VM is gone, or the agent's service crashed."""
+    if not vm.alive():
+        return "the VM stopped"
+    if crash_report(vm.console.read()) is None:
+        return None
+    await asyncio.sleep(TRACEBACK_SETTLE_S)
+    return f"the agent crashed:\n{crash_report(vm.console.read())}"
+
+
+async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str,
+                      within: float = AGENT_WITHIN_S) -> AgentInfo:
+    """The agent once its handshake has passed; bounded, and early out if it cannot come."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    what = f"vm {vm.spec.name}: agent {agent_id}"
+    while True:
+        if reason := await agent_problem(vm):
+            raise AgentWaitError(f"{what}: {reason}\nconsole log: {vm.console.path}")
+        left = deadline - loop.time()
+        if left <= 0:
+            raise AgentWaitError(f"{what}: no handshake within {within:.0f} s; console log: {vm.console.path}"
+                                 f"\n--- last lines ---\n{tail(vm.console.read())}")
+        try:
+            return await ep.wait_for_agent(agent_id, timeout=min(POLL_S, left))
+        except TimeoutError:
+            continue
+
+
+@dataclass(frozen=True)
+class AgentVm:
+    vm: RunningVm
+    agent: AgentInfo
+    endpoint: Endpoint
+    seconds_to_handshake: float
+
+
+@asynccontextmanager
+async def ramdisk_agent(testbed: Testbed, make_spec: Callable[[int], VmSpec],
+                        within: float = AGENT_WITHIN_S) -> AsyncIterator[AgentVm]:
+    """An endpoint on 127.0.0.1, a ramdisk VM dialling it, and the agent connected; all torn down after."""
+    async with Endpoint() as ep:
+        url = await ep.listen("tcp://127.0.0.1:0")
+        spec = make_spec(int(url.rsplit(":", 1)[1]))  # the VM is built around the endpoint's port
+        with testbed.vm(spec) as vm:
+            started = time.monotonic()
+            agent = await await_agent(ep, vm, spec.smbios.system_serial, within)
+            yield AgentVm(vm, agent, ep, time.monotonic() - started)
