@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from teeth_agent.backend.errors import DeviceRefused, DeviceStateError, Unsupported, VerificationFailed
+from teeth_agent.backend.errors import (
+    DeviceRefused,
+    DeviceStateError,
+    ToolError,
+    Unsupported,
+    VerificationFailed,
+)
 from teeth_agent.backend.linux.backend import LinuxBackend
 from teeth_agent.backend.linux.exec import FakeRunner, Result, ok
 from teeth_agent.backend.types import AtaSecurity
@@ -142,3 +148,20 @@ async def test_path_outside_allowlist_never_reaches_a_tool(tmp_path: Path) -> No
     with pytest.raises(DeviceRefused):
         await backend.ata_set_password(str(other), "p")
     assert runner.calls == []
+
+
+async def test_a_hung_erase_is_reported_without_the_password(tmp_path: Path) -> None:
+    drive = FakeDrive(replace(SUPPORTED, enabled=True), password="Pw-4711")
+
+    def hangs(argv: tuple[str, ...], data: bytes | None) -> Result:
+        if argv[1] == "-I":
+            return drive(argv, data)
+        raise ToolError(list(argv), None, "timed out after 1080s")
+
+    disk = tmp_path / "sdx"
+    disk.touch()
+    backend = LinuxBackend(only_devices=[str(disk)], runner=FakeRunner({("hdparm",): hangs}))
+    with pytest.raises(ToolError) as info:
+        await backend.ata_erase(str(disk), "Pw-4711", enhanced=False, progress=lambda d, t: None)
+    assert "Pw-4711" not in info.value.argv and "timed out" in info.value.stderr
+    assert info.value.__cause__ is None and info.value.__suppress_context__

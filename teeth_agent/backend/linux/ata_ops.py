@@ -8,7 +8,7 @@ security command they never carried out.
 from __future__ import annotations
 
 from teeth_agent.backend.api import Clock, Progress
-from teeth_agent.backend.errors import DeviceStateError, Unsupported, VerificationFailed
+from teeth_agent.backend.errors import DeviceStateError, ToolError, Unsupported, VerificationFailed
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata import parse_hdparm_identify
 from teeth_agent.backend.linux.exec import Result, Runner
@@ -53,8 +53,12 @@ class AtaOps:
 
     async def _hdparm(self, path: str, flag: str, password: str, limit: float = TOOL_TIMEOUT) -> str:
         # check=False: the outcome is judged by re-reading the state, not by the exit code.
-        result = await self._runner.run(["hdparm", "--user-master", "u", flag, password, path],
-                                        timeout=limit, check=False)
+        try:
+            result = await self._runner.run(["hdparm", "--user-master", "u", flag, password, path],
+                                            timeout=limit, check=False)
+        except ToolError as exc:  # a timeout or a missing hdparm: re-raised without the password
+            masked = ["***" if arg == password else arg for arg in exc.argv]
+            raise ToolError(masked, exc.returncode, exc.stderr.replace(password, "***")) from None
         return _said(result, password)
 
     async def set_password(self, path: str, password: str) -> None:
