@@ -21,7 +21,9 @@ TEMP_PASSWORD = "teeth-erase"
 class AtaEraseFailed(DeviceStateError):
     """A step of the procedure failed; `restored` says whether the drive was left unlocked and disabled."""
 
-    def __init__(self, step: str, cause: BaseException, final: AtaSecurity | None) -> None:
+    def __init__(
+        self, step: str, cause: BaseException, final: AtaSecurity | None, password: str = "temporary"
+    ) -> None:
         self.step = step
         self.cause = cause
         self.restored = final is not None and not final.locked and not final.enabled
@@ -30,7 +32,7 @@ class AtaEraseFailed(DeviceStateError):
         elif final is None:
             state = "drive security state could not be re-read"
         else:
-            state = f"drive left locked={final.locked} enabled={final.enabled} (password {TEMP_PASSWORD!r})"
+            state = f"drive left locked={final.locked} enabled={final.enabled} ({password} password)"
         super().__init__(f"ATA {step} failed: {cause}; {state}")
 
 
@@ -41,9 +43,12 @@ async def read_security(backend: Backend, path: str) -> AtaSecurity:
     return sec
 
 
-async def restore(backend: Backend, path: str, password: str) -> AtaSecurity | None:
-    """Unlock and disable security, re-reading after each step; never raises. Returns the final state."""
-    for _ in range(2):
+async def restore(backend: Backend, path: str, password: str, *, attempts: int = 2) -> AtaSecurity | None:
+    """Unlock and disable security, re-reading after each step; never raises. Returns the final state.
+
+    Every failed unlock counts against the drive's attempt limit (5 per power cycle), so a password that
+    may be wrong gets one attempt."""
+    for _ in range(attempts):
         try:
             sec = await read_security(backend, path)
             if sec.locked:
@@ -64,9 +69,10 @@ async def restore(backend: Backend, path: str, password: str) -> AtaSecurity | N
 
 async def release_password(backend: Backend, path: str, password: str) -> None:
     """A drive arrived with a user password we were given: unlock it and disable security, checked."""
-    final = await restore(backend, path, password)
+    final = await restore(backend, path, password, attempts=1)
     if final is None or final.locked or final.enabled:
-        raise AtaEraseFailed("unlock/disable with the given ata_password", DeviceStateError("refused"), final)
+        cause = DeviceStateError("the drive did not accept it")
+        raise AtaEraseFailed("unlock/disable with the given ata_password", cause, final, "its own user")
 
 
 def _precheck(sec: AtaSecurity) -> None:
@@ -95,5 +101,5 @@ async def ata_secure_erase(backend: Backend, path: str, *, enhanced: bool, progr
     except BaseException as exc:
         final = await restore(backend, path, TEMP_PASSWORD)
         if isinstance(exc, BackendError):
-            raise AtaEraseFailed(step, exc, final) from exc
+            raise AtaEraseFailed(step, exc, final, f"temporary {TEMP_PASSWORD!r}") from exc
         raise

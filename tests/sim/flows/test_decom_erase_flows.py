@@ -172,3 +172,43 @@ async def test_a_skipped_namespace_survives_its_siblings_erase(tmp_path: Path) -
     assert c["outcome"] == "erased" and c["method"] == "nvme_format"
     assert "nvme0n2" in c["skipped_methods"][0]["reason"]
     assert await _head(be, "/dev/nvme0n2") == before
+
+
+LOCKED_DRIVE = """
+[dmi]
+manufacturer = "Acme"
+product = "Locked"
+[cpu]
+model = "Acme CPU"
+cores = 4
+[memory]
+mib = 8192
+[[disks]]
+transport = "sata"
+model = "Acme SSD"
+size = "1GiB"
+[disks.ata]
+enhanced_erase = true
+erase_minutes = 2
+password = "vendor-secret"
+"""
+
+
+@pytest.mark.parametrize(
+    ("password", "outcome"), [(None, "refused"), ("wrong", "failed"), ("vendor-secret", "erased")]
+)
+async def test_locked_drive_is_only_unlocked_with_its_known_password(
+    tmp_path: Path, password: str | None, outcome: str
+) -> None:
+    path = tmp_path / "locked.toml"
+    path.write_text(LOCKED_DRIVE)
+    be = make_backend(load_profile(str(path)), clock=SimClock(speed=SPEED))
+    params = {} if password is None else {"ata_password": password}
+    c = by_path(await run(be, ERASE, params))["/dev/sda"]
+    assert c["outcome"] == outcome
+    sec = await be.ata_security("/dev/sda")
+    assert sec is not None
+    if outcome == "erased":
+        assert c["method"] == "ata_enhanced_erase" and not (sec.enabled or sec.locked)
+    else:
+        assert sec.locked  # never unlocked by guessing

@@ -81,3 +81,4 @@ async def test_release_with_a_wrong_password_fails_and_says_the_drive_is_still_l
     with pytest.raises(AtaEraseFailed) as err:
         await release_password(be, "/dev/sda", "known")  # type: ignore[arg-type]
     assert not err.value.restored and "locked=True" in str(err.value)
+    assert be.calls.count(("ata_unlock", "/dev/sda")) == 1  # each wrong try burns one of 5 attempts
