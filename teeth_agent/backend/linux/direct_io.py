@@ -58,6 +58,21 @@ def open_fd(path: str, writable: bool) -> int:
         raise DeviceIOError(f"{path}: cannot open for direct I/O: {exc.strerror}") from exc
 
 
+def _close_opened(future: asyncio.Future[int]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        os.close(future.result())
+
+
+async def open_fd_async(path: str, writable: bool) -> int:
+    """`open_fd` in a thread; if the caller is cancelled meanwhile, the descriptor is closed, not leaked."""
+    opening = asyncio.ensure_future(asyncio.to_thread(open_fd, path, writable))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)
+        raise
+
+
 def geometry_of(fd: int) -> Geometry:
     size = os.lseek(fd, 0, os.SEEK_END)
     if stat.S_ISBLK(os.fstat(fd).st_mode):
@@ -144,7 +159,7 @@ async def overwrite_zeroes(
     depth: int = DEPTH,
 ) -> int:
     """Overwrite the whole of `path` with zeroes through O_DIRECT; return the bytes written."""
-    fd = await asyncio.to_thread(open_fd, path, True)
+    fd = await open_fd_async(path, True)
     executor = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="overwrite")
     try:
         geometry = geometry_of(fd)
@@ -168,7 +183,7 @@ async def overwrite_zeroes(
                         group.create_task(worker())
             except ExceptionGroup as failed:
                 raise failed.exceptions[0] from None
-            await asyncio.to_thread(fsync, fd)
+            await in_thread(executor, functools.partial(fsync, fd))  # on the pool settle() waits for
         finally:
             await settle(executor)
             release(buf)

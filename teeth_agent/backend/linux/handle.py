@@ -9,7 +9,6 @@ the offset rather than a bare EINVAL from the kernel.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from teeth_agent.backend.linux.direct_io import (
     fsync,
     geometry_of,
     in_thread,
-    open_fd,
+    open_fd_async,
     release,
     settle,
 )
@@ -52,7 +51,7 @@ class DirectHandle:
 
     @classmethod
     async def open(cls, path: str, *, writable: bool) -> DirectHandle:
-        fd = await asyncio.to_thread(open_fd, path, writable)
+        fd = await open_fd_async(path, writable)
         try:
             return cls(path, fd)
         except BaseException:
