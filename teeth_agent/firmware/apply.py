@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teeth_agent.backend.api import Backend, Progress
+from teeth_agent.backend.api import Backend, Progress, SettingValue
 from teeth_agent.backend.errors import BackendError, Unsupported
 from teeth_agent.backend.types import FirmwareUpdateOutcome
 from teeth_agent.commands.errors import CommandError
 from teeth_agent.firmware.fetch import Fetch, remove
-from teeth_agent.firmware.plan import ComponentAction, FirmwarePlan, SettingAction
+from teeth_agent.firmware.plan import ComponentAction, FirmwarePlan, SettingAction, same_setting
 
 JsonObject = dict[str, Any]
 DONE = frozenset({"updated", "pending_reboot", "up_to_date", "already", "applied", "unmanaged"})
@@ -131,13 +131,13 @@ async def apply_settings(backend: Backend, plan: FirmwarePlan) -> tuple[list[Jso
         reboot = await backend.apply_bios_settings(changes)
     except BackendError as exc:
         error = f"{exc.type}: {exc}"
-    now: Mapping[str, object] = await backend.bios_settings()
+    now: Mapping[str, SettingValue] = await backend.bios_settings()
     out = []
     for s in plan.settings:
         value = now.get(s.name, s.current)
         if s.kind != "set":
             out.append(_setting(s, s.kind, value, s.reason))
-        elif value == s.target:
+        elif same_setting(value, s.target):
             out.append(_setting(s, "applied", value, None))
         elif error is None and reboot:
             out.append(_setting(s, "pending_reboot", value, "takes effect after a reboot"))

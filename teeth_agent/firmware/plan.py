@@ -68,6 +68,17 @@ class FirmwarePlan:
         }
 
 
+def setting_text(value: SettingValue | None) -> str:
+    """How a setting compares: sysfs firmware-attributes are text, manifests may use JSON types."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().casefold() if value is not None else ""
+
+
+def same_setting(current: SettingValue | None, target: SettingValue) -> bool:
+    return current == target or (isinstance(current, str) and setting_text(current) == setting_text(target))
+
+
 def matches(entry: FirmwareEntry, comp: FirmwareComponent) -> bool:
     if norm(entry.component) != norm(comp.component):
         return False
@@ -100,8 +111,11 @@ def _settings(
             elif name not in current:
                 why = "this firmware does not offer the setting"
                 out.append(SettingAction(component, name, target, None, "unsupported", why))
+            elif not isinstance(current[name], str) and type(current[name]) is not type(target):
+                why = f"the setting takes a {type(current[name]).__name__}, not {target!r}"
+                out.append(SettingAction(component, name, target, current[name], "unsupported", why))
             else:
-                kind: SettingKind = "already" if current[name] == target else "set"
+                kind: SettingKind = "already" if same_setting(current[name], target) else "set"
                 out.append(SettingAction(component, name, target, current[name], kind))
     return tuple(out)
 

@@ -63,3 +63,13 @@ def test_settings_diff_against_current_and_unknown_names_are_unsupported() -> No
         ("bios", "Sriov"): "set",
         ("bmc", "Ipmi"): "unsupported",
     }
+
+
+def test_text_settings_compare_with_json_values_and_typed_ones_refuse_a_wrong_type() -> None:
+    m = manifest(settings={"bios": {"Turbo": True, "Cores": 8, "Sriov": "enabled", "Typed": "x"}})
+    current = {"Turbo": "true", "Cores": "16", "Sriov": "Enabled", "Typed": 3}
+    plan = plan_firmware([], m, current, None)  # type: ignore[arg-type]
+    kinds = {s.name: s.kind for s in plan.settings}
+    assert kinds == {"Turbo": "already", "Cores": "set", "Sriov": "already", "Typed": "unsupported"}
+    typed = next(s for s in plan.settings if s.name == "Typed")
+    assert typed.reason == "the setting takes a int, not 'x'"
