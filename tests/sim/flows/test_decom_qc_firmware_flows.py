@@ -138,3 +138,20 @@ async def test_manifest_with_a_malformed_checksum_is_invalid_params() -> None:
     with pytest.raises(InvalidParams) as err:
         await run(sim("1u-nvme"), FW, {"firmware": [{"component": "bmc", "version": "1", "image": image}]})
     assert err.value.field == "firmware[0].image.hashes.sha256"
+
+
+async def test_staged_bios_update_and_settings_hold_after_reboot() -> None:
+    be = sim("1u-nvme")
+    async with firmware_server({"bios.bin": ("bios", "1.9.0")}) as refs:
+        params = {
+            "firmware": manifest(refs, ("bios", {"model": "PowerEdge R650"}, "1.9.0", "bios.bin")),
+            "secure_boot": False,
+        }
+        first = await run(be, FW, params)
+        assert first["reboot_required"] and first["passed"]
+        assert first["components"][0]["outcome"] == "pending_reboot"
+        await be.reboot()
+        second = await run(be, FW, params)
+    bios = next(c for c in second["components"] if c["id"] == "bios")
+    assert bios["outcome"] == "up_to_date" and bios["before"] == "1.9.0"
+    assert second["secure_boot"]["outcome"] == "already" and not second["reboot_required"]
