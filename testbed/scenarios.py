@@ -4,6 +4,7 @@ the host, cleans up, and returns what it saw with timings. They judge nothing; c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -55,22 +56,28 @@ def tenant_from_disk(session: Session, workdir: Path) -> Observed:
 
 
 def tenant_network(session: Session, workdir: Path) -> Observed:
-    """Direct kernel boot; config drive on NVMe; the guest reaches a host service through guestfwd."""
+    """Direct kernel boot; config drive on NVMe; the guest reaches a host service through guestfwd and
+    writes a line to its virtio-serial channel, which the host reads from the channel's unix socket."""
     instance, serial = str(uuid.uuid4()), "TB-SERIAL-77"
     guest_ip, guest_port = GUEST_ENDPOINT
     out = Observed(expected={"uuid": instance, "device": "/dev/nvme0n1", "hello": f"hello serial={serial}"})
     with services.line_service(lambda line: f"welcome {line}") as service:
-        cmdline = f"{tenant_files.KERNEL_CMDLINE} {tenant_files.HELLO_ARG}={guest_ip}:{guest_port}"
         spec = VmSpec(name="tenant-net", memory_mib=512, smbios=Smbios(system_serial=serial),
-                      boot=KernelBoot(session.tenant.kernel, session.tenant.initrd, cmdline),
                       forwards=(GuestForward(guest_ip, guest_port, service.port),),
                       disks=(DiskSpec("config", Bus.NVME, 16 * MIB, "TB-NVME-CFG"),))
+        cmdline = (f"{tenant_files.KERNEL_CMDLINE} {tenant_files.HELLO_ARG}={guest_ip}:{guest_port} "
+                   f"{tenant_files.CHANNEL_ARG}={spec.channel_name}")
+        tenant = session.tenant
+        spec = dataclasses.replace(spec, boot=KernelBoot(tenant.kernel, tenant.initrd, cmdline))
+        out.expected["channel"] = f"hello over {spec.channel_name} serial={serial}"
         seed = {"config": configdrive.make(workdir / "config.img", instance)}
         with session.testbed.vm(spec, seed=seed) as vm:
             out.console_log, started = vm.console.path, time.monotonic()
-            found = vm.wait_for(tenant_files.UUID_PREFIX + r"(\S+) device=(\S+)", within=BOOT_WITHIN_S,
+            assert vm.host.channel_socket is not None
+            out.seen["channel"] = services.read_unix_line(vm.host.channel_socket, within=BOOT_WITHIN_S)
+            out.timings["channel"] = time.monotonic() - started
+            found = vm.wait_for(tenant_files.UUID_PREFIX + r"(\S+) device=(\S+)", within=60,
                                 what="config drive uuid over NVMe")
-            out.timings["uuid"] = time.monotonic() - started
             out.seen["uuid"], out.seen["device"] = found.groups()
             reply = vm.wait_for(tenant_files.HELLO_PREFIX + r"(.*)", within=60, what="reply from the host")
             out.seen["reply"] = reply.group(1).strip()

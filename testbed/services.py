@@ -124,3 +124,28 @@ def line_service(answer: Callable[[str], str] | None) -> Iterator[LineService]:
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+def read_unix_line(path: Path, *, within: float) -> str:
+    """Connect to a unix socket QEMU listens on (a virtio-serial channel) and read one line."""
+    deadline = time.monotonic() + within
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        while True:
+            try:
+                sock.connect(str(path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() >= deadline:
+                    raise LineWaitError(f"channel socket {path}: no listener within {within:.0f} s") from None
+                time.sleep(0.2)
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        data = b""
+        try:
+            while not data.endswith(b"\n"):
+                part = sock.recv(4096)
+                if not part:
+                    break
+                data += part
+        except TimeoutError:
+            raise LineWaitError(f"no line on channel socket {path} within {within:.0f} s") from None
+        return data.decode("utf-8", errors="replace").strip()

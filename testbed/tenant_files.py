@@ -11,6 +11,7 @@ BOOT_MARKER = "TEETH-TENANT-BOOTED"
 UUID_PREFIX = "TEETH-TENANT-UUID="
 HELLO_PREFIX = "TEETH-TENANT-HELLO-REPLY="
 HELLO_ARG = "teeth.tenant.hello"  # kernel argument IP:PORT: say hello there through the user-mode network
+CHANNEL_ARG = "teeth.tenant.channel"  # kernel argument NAME: say hello on that virtio-serial port
 DONE_MARKER = "TEETH-TENANT-DONE"
 CONFIG_DRIVE_LABEL = "config-2"
 KERNEL_CMDLINE = "console=ttyS0,115200 panic=-1"
@@ -18,6 +19,7 @@ KERNEL_CMDLINE = "console=ttyS0,115200 panic=-1"
 WANTED_MODULES = (
     "virtio_pci", "virtio_blk", "ahci", "sd_mod", "nvme", "sr_mod", "isofs",
     "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "crc32c_generic", "ext4", "virtio_net",
+    "virtio_console",
 )
 
 
@@ -54,7 +56,14 @@ for arg in $(cat /proc/cmdline); do
     ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
     serial=$(cat /sys/class/dmi/id/product_serial)
     reply=$(echo "hello serial=$serial" | timeout 20 nc "${{target%:*}}" "${{target##*:}}" | head -n 1)
-    echo "{HELLO_PREFIX}${{reply:-none}}"
+    echo "{HELLO_PREFIX}${{reply:-none}}" ;;
+  {CHANNEL_ARG}=*)
+    for port in /sys/class/virtio-ports/*; do
+      if [ "$(cat "$port/name" 2>/dev/null)" = "${{arg#*=}}" ]; then
+        echo "hello over ${{arg#*=}} serial=$(cat /sys/class/dmi/id/product_serial)" > "/dev/${{port##*/}}"
+        echo "TEETH-TENANT-CHANNEL-SENT=${{port##*/}}"
+      fi
+    done ;;
   esac
 done
 echo "{DONE_MARKER}"

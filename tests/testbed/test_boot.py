@@ -24,13 +24,14 @@ def test_tenant_boots_from_disk_through_seabios_and_grub(testbed_session: Sessio
     assert seen.console_log is not None and seen.console_log.is_file()  # kept for failure messages
 
 
-def test_direct_kernel_boot_reaches_only_the_forwarded_host_service(
+def test_direct_kernel_boot_reaches_the_forwarded_host_service_and_the_channel(
     testbed_session: Session, tmp_path: Path
 ) -> None:
     seen = scenarios.tenant_network(testbed_session, tmp_path)
     assert (seen.seen["uuid"], seen.seen["device"]) == (seen.expected["uuid"], seen.expected["device"])
     assert seen.seen["hello"] == seen.expected["hello"]  # SMBIOS serial, read in the guest
     assert seen.seen["reply"] == f"welcome {seen.expected['hello']}"
+    assert seen.seen["channel"] == seen.expected["channel"]  # virtio-serial -> host unix socket
 
 
 def test_a_vm_that_stops_early_fails_the_wait_naming_its_console_log(testbed_session: Session) -> None:
