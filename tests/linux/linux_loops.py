@@ -81,7 +81,8 @@ def in_namespace(op: str, target: Loop, *, extra: tuple[Loop, ...] = (), allow: 
             "path": target.dev, "params": params or {}}
     done = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, str(NSEXEC),
                            json.dumps(spec)], capture_output=True, text=True, timeout=600, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+                          env={**os.environ, "PYTHONPATH": str(REPO),
+                               "TEETH_HOST_MNTNS": os.readlink("/proc/self/ns/mnt")})
     assert done.returncode == 0, done.stderr
     outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     # The namespace's /dev held exactly the loop device nodes and nothing else.

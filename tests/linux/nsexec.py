@@ -30,6 +30,10 @@ from teeth_agent.tasks.context import TaskContext
 
 
 def private_dev(nodes: dict[str, list[int]]) -> list[str]:
+    # Never replace the host's /dev: the launcher passes its mount namespace, ours must be another one.
+    mine = os.readlink("/proc/self/ns/mnt")
+    if mine == os.environ.get("TEETH_HOST_MNTNS", mine):
+        raise SystemExit("nsexec.py must run in its own mount namespace (unshare --mount)")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=1m", "tmpfs", "/dev"], check=True)
     for path, (major, minor) in nodes.items():
         os.mknod(path, stat.S_IFBLK | 0o600, os.makedev(major, minor))
