@@ -74,10 +74,13 @@ def detach(loop: Loop) -> None:
     subprocess.run(["losetup", "-d", loop.dev], check=False)
 
 
-def in_namespace(op: str, target: Loop, *, extra: tuple[Loop, ...] = (), allow: Loop | None = None,
-                 params: dict[str, Any] | None = None) -> dict[str, Any]:
+def in_namespace(op: str, target: Loop, *, extra: tuple[Loop, ...] = (),
+                 allow: Loop | tuple[Loop, ...] | None = None, params: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """Run `op` on `target` in a private /dev holding target and `extra`; `allow` defaults to target."""
     loops = (target, *extra)
-    spec = {"nodes": {lp.dev: lp.node for lp in loops}, "allow": [(allow or target).dev], "op": op,
+    allowed = allow if isinstance(allow, tuple) else (allow or target,)
+    spec = {"nodes": {lp.dev: lp.node for lp in loops}, "allow": [lp.dev for lp in allowed], "op": op,
             "path": target.dev, "params": params or {}}
     done = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, str(NSEXEC),
                            json.dumps(spec)], capture_output=True, text=True, timeout=600, cwd=REPO,

@@ -64,6 +64,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                    "discard": d.discard_supported} for d in await backend.list_disks()]
     elif op == "overwrite":
         await backend.overwrite(path, progress=progress)
+    elif op == "overwrite_all":  # every allowed device at once, as the erase executor runs them
+        await asyncio.gather(*(backend.overwrite(p, progress=progress) for p in spec["allow"]))
     elif op == "discard":
         await backend.discard(path, secure=False, progress=progress)
     elif op == "secure_discard":

@@ -34,6 +34,15 @@ def test_overwrite_zeroes_every_byte(make_loop: Callable[[int], Loop]) -> None:
     assert loop.all_zero()
 
 
+def test_several_disks_overwritten_at_once(make_loop: Callable[[int], Loop]) -> None:
+    loops = [make_loop((40 + 8 * i) * MIB) for i in range(3)]
+    for loop in loops:
+        loop.fill([0, 20 * MIB, loop.backing.stat().st_size - 4096])
+    out = in_namespace("overwrite_all", loops[0], extra=tuple(loops[1:]), allow=tuple(loops))
+    assert "error" not in out, out
+    assert all(loop.all_zero() for loop in loops)
+
+
 @pytest.mark.parametrize("op", ["discard", "write_zeroes"])
 def test_offloads_leave_zeroes(make_loop: Callable[[int], Loop], op: str) -> None:
     size = 96 * MIB
