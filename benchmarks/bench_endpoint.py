@@ -30,9 +30,11 @@ GOAL_P99_MS = 50.0
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--agents", type=int, default=None, help="clients (default 10000; 300 with --quick)")
-    group.add_argument("--seconds", type=float, default=None, help="load phase (default 20; 3 with --quick)")
-    group.add_argument("--ping-interval", type=float, default=2.0, help="seconds between one agent's pings")
-    group.add_argument("--status-interval", type=float, default=5.0, help="seconds between task_status")
+    group.add_argument("--seconds", type=float, default=None, help="load phase (default 30; 3 with --quick)")
+    group.add_argument("--ping-interval", type=float, default=10.0,
+                       help="seconds between one agent's pings (default 10: twice the default keepalive)")
+    group.add_argument("--status-interval", type=float, default=5.0,
+                       help="seconds between one agent's task_status (default 5; DESIGN: at least every 10)")
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,8 @@ async def _load(pid: int, port: int, agents: int, seconds: float, ping: float, s
 
 def run(quick: bool, options: argparse.Namespace | None = None) -> list[Figure]:
     agents = getattr(options, "agents", None) or (300 if quick else GOAL_AGENTS)
-    seconds = getattr(options, "seconds", None) or (3.0 if quick else 20.0)
-    ping = getattr(options, "ping_interval", 2.0)
+    seconds = getattr(options, "seconds", None) or (3.0 if quick else 30.0)
+    ping = getattr(options, "ping_interval", 10.0)
     status = getattr(options, "status_interval", 5.0)
     raise_fd_limit(agents + 1000)
     ours = asyncio.run(_measure("endpoint", agents, seconds, ping, status))

@@ -52,7 +52,8 @@ class EchoServer(asyncio.Protocol):
             msg = json.loads(line)
             if "method" in msg:
                 result = {"accepted": True} if msg["method"] == "handshake" else msg.get("params", {})
-                out.append(json.dumps({"version": "v1", "id": msg["id"], "result": result}))
+                reply = {"version": "v1", "id": msg["id"], "result": result}
+                out.append(json.dumps(reply, separators=(",", ":")))
         if out:
             self._transport.write(("\n".join(out) + "\n").encode())
 
