@@ -61,16 +61,35 @@ class SparseDisk:
         view = memoryview(data).cast("B")
         self._check(offset, len(view))
         pos = 0
+        zero_from: int | None = None  # start of a run of whole zero blocks, folded in one extent update
         while pos < len(view):
             index, within = divmod(offset + pos, BLOCK)
             take = min(BLOCK - within, len(view) - pos)
-            piece = view[pos : pos + take]
+            # bytes == bytes is a memcmp; memoryview == bytes would compare item by item.
+            piece = view[pos : pos + take].tobytes()
+            if take == BLOCK and piece == _ZERO_BLOCK:
+                zero_from = index * BLOCK if zero_from is None else zero_from
+                pos += take
+                continue
+            if zero_from is not None:
+                self._zero_run(zero_from, index * BLOCK)
+                zero_from = None
             if take == BLOCK:
-                self._store(index, piece.tobytes())
+                self.chunks[index] = piece
             else:
                 old = self._block(index)
-                self._store(index, old[:within] + piece.tobytes() + old[within + take :])
+                self._store(index, old[:within] + piece + old[within + take :])
             pos += take
+        if zero_from is not None:
+            self._zero_run(zero_from, offset + pos)
+
+    def _zero_run(self, start: int, end: int) -> None:
+        """Whole blocks [start, end) now read as zeroes."""
+        for index in self._chunk_indices(start // BLOCK, (end - 1) // BLOCK):
+            del self.chunks[index]
+        runs = self.extents.runs(start, end)
+        if len(runs) > 1 or runs[0][2] != ZERO:
+            self.extents.set(start, end, ZERO)
 
     def _store(self, index: int, block: bytes) -> None:
         if block == _ZERO_BLOCK:

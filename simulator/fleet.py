@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,8 +26,8 @@ from simulator.clock import SimClock
 from simulator.faults import HARDWARE_KINDS
 from simulator.imageserver import ImageServer
 from simulator.machine import RunningOs, SimMachine
-from simulator.proxy import LinkProxy, Recorder
-from simulator.report import MachineRecord, StepOutcome, summarize_result
+from simulator.proxy import LinkProxy
+from simulator.report import MachineRecord, StepOutcome, summarize_result, verdict
 from simulator.resources import (
     ImageBlob,
     configdrive,
@@ -40,6 +41,8 @@ from simulator.scenario import Scenario, Step
 
 JsonObject = dict[str, Any]
 StatusSink = Callable[[JsonObject], None]
+# (machine client name, direction "agent"|"endpoint", raw line) for every relayed protocol line.
+FleetRecorder = Callable[[str, str, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,10 @@ class MachineHost:
         faults = sc.faults_of(index)
         serial = f"SIM{sc.seed:03d}{index:05d}"
         hardware = tuple(f for f in faults if f.kind in HARDWARE_KINDS)
-        self.backend = make_backend(self.profile, seed=sc.seed * 1_000_003 + index, clock=fleet.clock,
-                                    serial=serial, faults=hardware)
+        self.seed = sc.seed * 1_000_003 + index
+        self.hardware_faults = hardware
+        self.backend = make_backend(self.profile, seed=self.seed, clock=fleet.clock, serial=serial,
+                                    faults=hardware)
         self.agent_id = f"sim-{index:05d}-{serial}"
         self.client = f"m{index:05d}"
         described = [f.describe() for f in faults]
@@ -118,6 +123,14 @@ class MachineHost:
                     await task
             if not self.booted.is_set():
                 return  # the agent ended by itself (it should not); do not spin
+
+    def meta(self) -> JsonObject:
+        """What a replay needs to rebuild this machine and its image server (recorded as a "meta" line)."""
+        sc = self.fleet.scenario
+        return {"profile": self.profile, "seed": self.seed, "serial": self.record.serial,
+                "agent_id": self.agent_id, "faults": [asdict(f) for f in self.hardware_faults],
+                "image": {"size": sc.image_size, "compression": sc.image_compression},
+                "image_server": f"http://127.0.0.1:{self.fleet.images.port}/", "speed": sc.speed}
 
     def params_for(self, step: Step) -> JsonObject:
         fleet = self.fleet
@@ -193,8 +206,9 @@ class MachineHost:
         error = final.get("error") if state != "complete" else None
         if state == "error" and error is None:
             error = {"msg": final.get("msg")}
-        return StepOutcome(step.method, params["task_id"], state, self.fleet.clock.monotonic() - sim0,
-                           time.monotonic() - wall0, error, summarize_result(step.method, result or {}))
+        summary = summarize_result(step.method, result or {})
+        return StepOutcome(step.method, params["task_id"], verdict(step.method, state, summary),
+                           self.fleet.clock.monotonic() - sim0, time.monotonic() - wall0, error, summary)
 
     async def _await_boot(self) -> None:
         """After run_image the agent kexecs or reboots once the endpoint acked: wait to see it happen."""
@@ -208,7 +222,7 @@ class MachineHost:
 class Fleet:
     def __init__(self, scenario: Scenario, *, endpoint: FleetEndpoint, endpoint_port: int,
                  agent_factory: AgentFactory, workdir: Path, on_change: Callable[[], None] | None = None,
-                 record: Recorder | None = None) -> None:
+                 record: FleetRecorder | None = None) -> None:
         self.scenario = scenario
         self.endpoint = endpoint
         self.endpoint_port = endpoint_port
@@ -220,6 +234,12 @@ class Fleet:
         self._record = record
         self.hosts: list[MachineHost] = []
         self.image: ImageBlob
+
+    def _recorder_for(self, client: str) -> Callable[[str, bytes], None] | None:
+        record = self._record
+        if record is None:
+            return None
+        return lambda direction, line: record(client, direction, line)
 
     def changed(self) -> None:
         if self._on_change is not None:
@@ -234,6 +254,9 @@ class Fleet:
         await self.images.start()
         self.image = publish_image(self.images, sc.image_size, sc.image_compression)
         self.hosts = [MachineHost(self, i) for i in range(sc.machines)]
+        if self._record is not None:
+            for host in self.hosts:
+                self._record(host.client, "meta", json.dumps(host.meta()).encode())
         proxies: list[LinkProxy] = []
         try:
             async with asyncio.TaskGroup() as tg:
@@ -242,7 +265,7 @@ class Fleet:
                     port = self.endpoint_port
                     if host.drop_at or self._record is not None:
                         proxy = LinkProxy("127.0.0.1", port, drop_at_message=host.drop_at,
-                                          record=self._record)
+                                          record=self._recorder_for(host.client))
                         await proxy.start()
                         proxies.append(proxy)
                         port = proxy.port

@@ -11,7 +11,6 @@ the agent must reconnect, re-handshake and re-send any unacknowledged final task
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 Recorder = Callable[[str, bytes], None]
@@ -25,7 +24,9 @@ class LinkProxy:
         self._drop_at = drop_at_message
         self._record = record
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.port = 0
         self.agent_lines = 0
         self.drops = 0
@@ -35,26 +36,24 @@ class LinkProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        # Closing the sockets ends every pump; cancelling the handlers instead would make asyncio log
+        # their cancellation as an error.
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for writer in list(self._writers):
+            writer.close()
+        await self._idle.wait()
         if self._server is not None:
             await self._server.wait_closed()
 
     async def _accept(self, a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         try:
             e_reader, e_writer = await asyncio.open_connection(*self._upstream, limit=LINE_LIMIT)
         except OSError:
             a_writer.close()
-            self._tasks.discard(task)
             return
+        self._writers.update((a_writer, e_writer))
+        self._idle.clear()
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._pump(a_reader, e_writer, "agent", a_writer))
@@ -64,7 +63,9 @@ class LinkProxy:
         finally:
             for w in (a_writer, e_writer):
                 w.close()
-            self._tasks.discard(task)
+                self._writers.discard(w)
+            if not self._writers:
+                self._idle.set()
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str,
                     other: asyncio.StreamWriter) -> None:

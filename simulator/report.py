@@ -58,10 +58,39 @@ def summarize_result(method: str, result: dict[str, Any]) -> dict[str, Any]:
         checks = result.get("checks", [])
         failed = [c.get("name") for c in checks if isinstance(c, dict) and not c.get("passed")]
         return {"passed": result.get("passed"), "failed_checks": failed}
+    if method.endswith("firmware_secure"):
+        comps = [c for c in result.get("components", []) if isinstance(c, dict)]
+        return {"passed": result.get("passed"), "reboot_required": result.get("reboot_required"),
+                "components": {str(c.get("id")): c.get("outcome") for c in comps}}
     if method.endswith("run_image"):
         return {k: result[k] for k in ("action", "boot_mode", "kexec") if k in result}
     keys = ("passed", "reboot_required", "cached", "image_id", "device", "bytes_written")
     return {k: result[k] for k in keys if k in result}
+
+
+def verdict(method: str, state: str, summary: dict[str, Any]) -> str:
+    """A step's outcome: the task's final state, or "failed" when it completed but found a problem
+    (a disk not erased, a QC check that failed, a firmware flash that failed) — stop before standby."""
+    if state != "complete":
+        return state
+    if method.endswith(("disk_erase", ".qc")) and summary.get("passed") is False:
+        return "failed"
+    if "failed" in summary.get("components", {}).values():
+        return "failed"
+    return state
+
+
+def reason(step: StepOutcome) -> str:
+    """One line on why a step did not succeed."""
+    if step.error:
+        return str(step.error.get("msg") or step.error.get("type") or "")
+    s = step.summary
+    if s.get("failed"):
+        return "not erased: " + ", ".join(map(str, s["failed"]))
+    if s.get("failed_checks"):
+        return "QC failed: " + ", ".join(map(str, s["failed_checks"]))
+    bad = [k for k, v in s.get("components", {}).items() if v == "failed"]
+    return "flash failed: " + ", ".join(bad) if bad else step.outcome
 
 
 def to_json(records: list[MachineRecord], meta: dict[str, Any]) -> dict[str, Any]:

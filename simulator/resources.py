@@ -58,7 +58,7 @@ def firmware_param(server: ImageServer, client: str, profile: MachineProfile) ->
     entries = []
     seen: set[tuple[str, str | None]] = set()
     for fw in profile.firmware:
-        if fw.component not in PINNED or (fw.component, fw.model) in seen:
+        if fw.component not in PINNED or fw.update == "unsupported" or (fw.component, fw.model) in seen:
             continue
         seen.add((fw.component, fw.model))
         version = bumped(fw.version)

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from simulator.report import MachineRecord, StepOutcome, summary_rows, totals
+from simulator.report import MachineRecord, StepOutcome, reason, summary_rows, totals
 
 MAX_ROWS = 12
 
@@ -38,16 +38,15 @@ def live_view(records: list[MachineRecord], *, sim_seconds: float, wall_seconds:
         table.add_column(col)
     active = [r for r in records if r.state == "running"]
     for r in active[:MAX_ROWS]:
-        table.add_row(r.agent_id, r.profile, r.current, _bar(r.percent), ", ".join(r.faults) or "")
+        table.add_row(f"#{r.index}", r.profile, r.current, _bar(r.percent), ", ".join(r.faults) or "")
     if len(active) > MAX_ROWS:
         table.add_row(f"... {len(active) - MAX_ROWS} more", "", "", "", "")
     return Group(head, per_step, table)
 
 
 def summary_table(records: list[MachineRecord]) -> Table:
-    table = Table(title="fleet summary", show_lines=False)
-    for col in ("profile", "machines", "ok", "failed steps", "erase methods (per disk)", "sim time (mean)",
-                "wall time (mean)"):
+    table = Table(title="fleet summary (times are means per machine)", show_lines=False)
+    for col in ("profile", "machines", "ok", "failed steps", "erase methods", "sim time", "wall time"):
         table.add_column(col)
     for row in summary_rows(records):
         table.add_row(*row)
@@ -66,10 +65,10 @@ def failures_table(records: list[MachineRecord], limit: int = 15) -> Table | Non
         table.add_column(col)
     for r, s in bad[:limit]:
         if s is None:
-            table.add_row(r.agent_id, ", ".join(r.faults), r.current or "-", r.state, "")
+            table.add_row(f"#{r.index}", ", ".join(r.faults), r.current or "-", r.state, "")
         else:
-            msg = str((s.error or {}).get("msg", ""))[:80]
-            table.add_row(r.agent_id, ", ".join(r.faults), s.method, s.outcome, msg)
+            msg = reason(s)[:90]
+            table.add_row(f"#{r.index}", ", ".join(r.faults), s.method, s.outcome, msg)
     return table
 
 
