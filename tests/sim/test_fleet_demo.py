@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -51,8 +52,9 @@ async def test_fleet_decommissions_and_boots_tenants_and_catches_the_lying_disk(
     path = tmp_path / "small.toml"
     path.write_text(SCENARIO)
     transcript = tmp_path / "run.jsonl"
-    report = await run_demo(load_scenario(path), record=transcript, live=False,
-                            console=Console(file=open(tmp_path / "out.txt", "w")))  # noqa: SIM115
+    out = io.StringIO()
+    report = await run_demo(load_scenario(path), record=transcript, live=False, console=Console(file=out))
+    assert "fleet summary" in out.getvalue()
     machines = {m["index"]: m for m in report["machines"]}
     for index in (0, 2):
         m = machines[index]
