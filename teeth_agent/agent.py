@@ -78,6 +78,8 @@ class AgentConfig:
     handshake_timeout: float = 30.0
     connect_timeout: float = 15.0
     inventory_timeout: float = 60.0
+    # How long a task that acts after its final status (run_image: kexec/reboot) waits for the ack.
+    ack_timeout: float = 300.0
     backoff: Backoff = field(default_factory=Backoff)
 
 
@@ -97,12 +99,16 @@ class Agent:
         self._logs = logs
         self._outbox = StatusOutbox()
         self._opener = opener or self._open
+        self._flows = load_specs(FLOW_MODULES)
+        self._plugins = load_specs(config.plugins, required=True)
         self._runner = TaskRunner(
             backend=backend,
             store=store or JsonFileStore(config.state_dir),
             state_dir=config.state_dir,
             to_error=error_payload,
             on_status=self._outbox.put,
+            after_ack={**self._flows.after_ack, **self._plugins.after_ack},
+            ack_timeout=config.ack_timeout,
         )
         self._extra_tasks = extra_tasks
         self._registry: Registry | None = None
@@ -135,8 +141,6 @@ class Agent:
         return AgentInfo(agent_id, agent_version(), boot_id, self._backend.name)
 
     def _build_registry(self, info: AgentInfo) -> Registry:
-        flow_commands, flow_tasks = load_specs(FLOW_MODULES)
-        plugin_commands, plugin_tasks = load_specs(self._config.plugins, required=True)
         loop = asyncio.get_running_loop()
         started = loop.time()
         core = core_commands(
@@ -145,8 +149,9 @@ class Agent:
             tasks=lambda: [r.summary() for r in self._runner.records()],
             inventory=self._backend.inventory,
         )
-        tasks = (*flow_tasks, *plugin_tasks, *self._extra_tasks)
-        return Registry((*core, *flow_commands, *plugin_commands), tasks, self._runner.start)
+        tasks = (*self._flows.tasks, *self._plugins.tasks, *self._extra_tasks)
+        commands = (*core, *self._flows.commands, *self._plugins.commands)
+        return Registry(commands, tasks, self._runner.start)
 
     # -- links ------------------------------------------------------------------------------------------
 

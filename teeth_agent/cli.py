@@ -138,10 +138,10 @@ def make_backend(args: argparse.Namespace, kernel: KernelOptions) -> Backend:
             raise UsageError(f"--profile {profile}: {exc}") from None
     if kind != "linux":
         raise UsageError(f"backend must be linux, sim or null; got {kind!r}")
-    from teeth_agent.backend.linux.backend import LinuxBackend
+    from teeth_agent.backend.linux.factory import make_linux_backend
 
     only = [d for item in (args.only_devices or [kernel.get("only_devices") or ""]) for d in split_list(item)]
-    return LinuxBackend(only_devices=only or None)
+    return make_linux_backend(only_devices=only or None)
 
 
 def setup_logging(level_name: str) -> LogForwarder:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from teeth_agent.backend.api import Backend
 from teeth_agent.backend.errors import BackendError, DeviceIOError, ToolError
 from teeth_agent.commands.errors import CommandError, UnknownMethod
 from teeth_agent.commands.spec import CommandSpec, JsonObject, TaskSpec
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 FLOW_MODULES = ("teeth_agent.commands.decom", "teeth_agent.commands.standby")
 ALIASES = {"standby.": "standbye."}
 StartTask = Callable[[TaskSpec, Mapping[str, Any]], JsonObject]
+AfterAck = Callable[[Backend, Mapping[str, Any]], Awaitable[None]]
 
 
 def error_payload(exc: BaseException) -> JsonObject:
@@ -117,10 +119,18 @@ class Registry:
         raise UnknownMethod(f"unknown method {method!r}", details={"method": method})
 
 
-def load_specs(
-    modules: Iterable[str], *, required: bool = False
-) -> tuple[tuple[CommandSpec, ...], tuple[TaskSpec, ...]]:
-    """COMMANDS and TASKS exported by each module.
+@dataclass(frozen=True)
+class Loaded:
+    """What command modules export: COMMANDS, TASKS, and AFTER_ACK (method -> act once the final
+    `complete` status of such a task is acknowledged, e.g. kexec after run_image)."""
+
+    commands: tuple[CommandSpec, ...] = ()
+    tasks: tuple[TaskSpec, ...] = ()
+    after_ack: Mapping[str, AfterAck] = field(default_factory=dict)
+
+
+def load_specs(modules: Iterable[str], *, required: bool = False) -> Loaded:
+    """Collect the specs exported by each module.
 
     Optional modules (the flow families) that are missing or broken are skipped with a log line: an agent
     that cannot erase should still answer `status` rather than leave the machine unreachable. Modules the
@@ -128,6 +138,7 @@ def load_specs(
     """
     commands: list[CommandSpec] = []
     tasks: list[TaskSpec] = []
+    after_ack: dict[str, AfterAck] = {}
     for name in modules:
         try:
             module = importlib.import_module(name)
@@ -139,4 +150,5 @@ def load_specs(
             continue
         commands.extend(getattr(module, "COMMANDS", ()))
         tasks.extend(getattr(module, "TASKS", ()))
-    return tuple(commands), tuple(tasks)
+        after_ack.update(getattr(module, "AFTER_ACK", {}))
+    return Loaded(tuple(commands), tuple(tasks), after_ack)

@@ -7,6 +7,10 @@
   told is never ahead of what survives a restart. A task found `running` at start-up was cut short by the
   restart: it becomes an `error` (type `interrupted`) to be delivered like any final status.
 - Exceptions of a task become its `error` status through `to_error` (the command registry's one mapping).
+- Some tasks end by acting on the machine (run_image kexecs or reboots): their `after_ack` hook runs once
+  the endpoint acknowledged the final `complete` status, or a bounded wait for that ran out. Until the hook
+  is done no other mutating task may start. An unacknowledged `complete` found at start-up (the agent was
+  restarted in between) gets its hook too, after the acknowledgement.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +29,14 @@ from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.logforward import current_task_id
 from teeth_agent.tasks.context import TaskContext
 from teeth_agent.tasks.progress import ProgressThrottle, Update
-from teeth_agent.tasks.records import JsonObject, TaskRecord
+from teeth_agent.tasks.records import JsonObject, TaskRecord, TaskState
 from teeth_agent.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 task_log = logging.getLogger("teeth_agent.task")
 
 StatusSink = Callable[[TaskRecord], None]
+AfterAck = Callable[[Backend, Mapping[str, Any]], Awaitable[None]]
 ErrorMapper = Callable[[BaseException], JsonObject]
 MAX_TASK_ID = 200
 
@@ -48,6 +53,8 @@ class TaskRunner:
         min_interval: float = 1.0,
         max_interval: float = 10.0,
         keep_acked: int = 100,
+        after_ack: Mapping[str, AfterAck] | None = None,
+        ack_timeout: float = 300.0,
     ) -> None:
         self._backend = backend
         self._clock: Clock = backend.clock
@@ -58,6 +65,10 @@ class TaskRunner:
         self._min_interval = min_interval
         self._max_interval = max_interval
         self._keep_acked = keep_acked
+        self._after_ack = dict(after_ack or {})
+        self._ack_timeout = ack_timeout
+        self._ack_events: dict[str, asyncio.Event] = {}
+        self._recovered_hooks: list[str] = []
         self._records: dict[str, TaskRecord] = {}
         self._active: str | None = None
         self._tg: asyncio.TaskGroup | None = None
@@ -74,11 +85,17 @@ class TaskRunner:
             self._records[rec.task_id] = rec
             if rec.final and not rec.acked:
                 self._on_status(rec)
+                if rec.state is TaskState.COMPLETE and rec.method in self._after_ack:
+                    self._recovered_hooks.append(rec.task_id)
 
     async def run(self) -> None:
         """Own the running tasks until cancelled (the agent's TaskGroup owns this coroutine)."""
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
+            for task_id in self._recovered_hooks:
+                self._active = task_id
+                tg.create_task(self._act_after_ack(task_id), name=f"after-ack:{task_id}")
+            self._recovered_hooks.clear()
             try:
                 await asyncio.Event().wait()
             finally:
@@ -130,6 +147,8 @@ class TaskRunner:
             return
         self._records[task_id] = rec.acknowledged()
         self._save(self._records[task_id])
+        if task_id in self._ack_events:
+            self._ack_events[task_id].set()
         self._prune()
 
     # -- internals --------------------------------------------------------------------------------------
@@ -167,8 +186,31 @@ class TaskRunner:
                 finally:
                     ticker.cancel()
             self._finish(rec.task_id, outcome)
+            if outcome[0] and spec.method in self._after_ack:
+                await self._act_after_ack(rec.task_id)
         finally:
             if self._active == rec.task_id:
+                self._active = None
+
+    async def _act_after_ack(self, task_id: str) -> None:
+        rec = self._records[task_id]
+        event = self._ack_events.setdefault(task_id, asyncio.Event())
+        try:
+            if not rec.acked:
+                try:
+                    async with asyncio.timeout(self._ack_timeout):
+                        await event.wait()
+                except TimeoutError:
+                    log.warning(
+                        "task %s: no acknowledgement in %.0f s; acting anyway", task_id, self._ack_timeout
+                    )
+            log.info("task %s acknowledged; acting on its result", task_id)
+            await self._after_ack[rec.method](self._backend, rec.result or {})
+        except Exception as exc:
+            log.error("task %s: acting on its result failed: %s", task_id, exc, exc_info=True)
+        finally:
+            self._ack_events.pop(task_id, None)
+            if self._active == task_id:
                 self._active = None
 
     async def _outcome(self, spec: TaskSpec, ctx: TaskContext, parsed: object) -> tuple[bool, JsonObject]:

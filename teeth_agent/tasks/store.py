@@ -67,14 +67,13 @@ class JsonFileStore:
             except (OSError, ValueError, RecordError) as exc:
                 log.error("task record %s is unreadable (%s); moved aside", path.name, exc)
                 path.replace(path.with_suffix(".corrupt"))
-        for stale in self._dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
         return records
 
     def save(self, record: TaskRecord) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         path = self._path(record.task_id)
-        tmp = path.with_name(f".{path.name}.tmp")
+        # Named per process: a reader (or a second agent by mistake) never sees or removes our half-write.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         data = json.dumps(record.to_json(), sort_keys=True).encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

@@ -110,13 +110,17 @@ class EndpointProc:
 
 
 class AgentProc:
-    def __init__(self, port: int, state_dir: Path, log_path: Path, agent_id: str = "it-agent") -> None:
+    def __init__(
+        self, port: int, state_dir: Path, log_path: Path, backend: tuple[str, ...], agent_id: str | None
+    ):
         self.argv = [
             sys.executable, "-m", "teeth_agent.cli", "--endpoint", f"tcp://127.0.0.1:{port}",
-            "--backend", "null", "--state-dir", str(state_dir), "--agent-id", agent_id,
-            "--plugin", "agent_it_tasks", "--cmdline-file", os.devnull, "--heartbeat-interval", "5",
+            "--state-dir", str(state_dir), "--plugin", "agent_it_tasks", "--cmdline-file", os.devnull,
+            "--heartbeat-interval", "5", *backend,
         ]  # fmt: skip
-        self.agent_id = agent_id
+        if agent_id is not None:
+            self.argv += ["--agent-id", agent_id]
+        self.agent_id = agent_id or ""
         self.log_path = log_path
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -154,8 +158,10 @@ class Procs:
         await ep.start()
         return ep
 
-    async def agent(self) -> AgentProc:
-        agent = AgentProc(self.port, self.state_dir, self.tmp_path / "agent.log")
+    async def agent(
+        self, backend: tuple[str, ...] = ("--backend", "null"), agent_id: str | None = "it-agent"
+    ) -> AgentProc:
+        agent = AgentProc(self.port, self.state_dir, self.tmp_path / "agent.log", backend, agent_id)
         self._all.append(agent)
         await agent.start()
         return agent

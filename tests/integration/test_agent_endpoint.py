@@ -113,3 +113,18 @@ async def _until(predicate: Callable[[], bool]) -> None:
     async with asyncio.timeout(60):
         while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+
+
+async def test_simulated_machine_names_itself_and_runs_a_flow(procs: Procs) -> None:
+    ep = await procs.endpoint()
+    await procs.agent(backend=("--backend", "sim", "--profile", "vm"), agent_id=None)
+    info = await ep.request("wait_for_agent")
+    status = await ep.request("call", agent_id=info["agent_id"], method="status")
+    assert info["backend"] == "sim" and info["agent_id"] == status["hardware"]["system"]["serial"]
+    assert {"decom.disk_erase", "standbye.run_image"} <= set(info["methods"])
+    params = {"task_id": "erase-1"}
+    final = await ep.request("run_task", agent_id=info["agent_id"], method="decom.disk_erase", params=params)
+    assert final["state"] == "complete" and final["result"]["passed"] is True
+    assert len(final["result"]["certificates"]) == len(final["result"]["erased"]) > 0
+    with pytest.raises(RuntimeError, match="invalid_params"):
+        await ep.request("call", agent_id=info["agent_id"], method="decom.disk_erase", params={"task_id": 5})

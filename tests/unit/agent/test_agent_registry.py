@@ -95,13 +95,25 @@ def test_load_specs_skips_absent_optional_modules_but_not_named_plugins(tmp_path
         "from teeth_agent.commands.spec import CommandSpec\n"
         "async def hello(params):\n    return {}\n"
         "COMMANDS = (CommandSpec('hello', hello),)\n"
+        "async def act(backend, result):\n    pass\n"
+        "AFTER_ACK = {'hello.task': act}\n"
     )
     (tmp_path / "agent_plugin_broken.py").write_text("import no_such_module_anywhere\n")
     sys.path.insert(0, str(tmp_path))
     try:
-        commands, tasks = load_specs(["agent_plugin_ok", "agent_plugin_absent", "agent_plugin_broken"])
-        assert [c.method for c in commands] == ["hello"] and tasks == ()
+        loaded = load_specs(["agent_plugin_ok", "agent_plugin_absent", "agent_plugin_broken"])
+        assert [c.method for c in loaded.commands] == ["hello"] and loaded.tasks == ()
+        assert list(loaded.after_ack) == ["hello.task"]
         with pytest.raises(ModuleNotFoundError):
             load_specs(["agent_plugin_absent"], required=True)
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_the_flow_families_register_under_canonical_names() -> None:
+    from teeth_agent.commands.registry import FLOW_MODULES
+
+    loaded = load_specs(FLOW_MODULES)
+    registry = Registry((), loaded.tasks, lambda s, p: {})
+    assert all(m.startswith(("decom.", "standbye.")) for m in registry.task_methods)
+    assert set(loaded.after_ack) <= set(registry.task_methods)

@@ -209,6 +209,64 @@ async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock
     assert max(r.percent for r in sink.seen) == 30.0
 
 
+async def test_after_ack_hook_waits_for_the_acknowledgement_and_holds_the_busy_slot(
+    backend: NullBackend, tmp_path: Path
+) -> None:
+    acted: list[dict[str, Any]] = []
+    done = asyncio.Event()
+
+    async def act(b: Any, result: Any) -> None:
+        acted.append(dict(result))
+        done.set()
+
+    async def boot(ctx: TaskContext, parsed: object) -> dict[str, Any]:
+        return {"action": "kexec"}
+
+    sink, store = Sink(), MemoryStore()
+    runner = TaskRunner(
+        backend=backend, store=store, state_dir=tmp_path, to_error=error_payload, on_status=sink,
+        after_ack={"test.boot": act},
+    )  # fmt: skip
+    owner = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    runner.start(TaskSpec("test.boot", validate=lambda p: None, run=boot), {"task_id": "x"})
+    await sink.finished.wait()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert acted == []  # no acknowledgement yet: nothing happens to the machine
+    with pytest.raises(Busy):
+        runner.start(gate_spec(Gate()), {"task_id": "y"})
+    final = sink.seen[-1]
+    runner.acknowledge("x", final.seq - 1)  # an older seq acknowledges nothing
+    runner.acknowledge("x", final.seq)
+    async with asyncio.timeout(10):
+        await done.wait()
+    await asyncio.sleep(0)
+    assert acted == [{"action": "kexec"}] and runner.active is None
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+
+
+async def test_after_ack_hook_acts_anyway_when_no_ack_comes(backend: NullBackend, tmp_path: Path) -> None:
+    acted = asyncio.Event()
+
+    async def act(b: Any, result: Any) -> None:
+        acted.set()
+
+    store = MemoryStore()
+    store.save(TaskRecord("x", "test.boot", started_at=1.0).completed({"action": "reboot"}, 2.0))
+    runner = TaskRunner(
+        backend=backend, store=store, state_dir=tmp_path, to_error=error_payload, on_status=Sink(),
+        after_ack={"test.boot": act}, ack_timeout=0.01,
+    )  # fmt: skip
+    runner.recover()  # a restart found the complete status unacknowledged
+    owner = asyncio.create_task(runner.run())
+    async with asyncio.timeout(10):
+        await acted.wait()
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+
+
 # -- outbox ------------------------------------------------------------------------------------------
 
 
