@@ -32,6 +32,7 @@ from teeth_agent.erase.verify import (
     VerifyResult,
     check_full,
     check_sample,
+    gpt_headers_left,
     plan_canaries,
     write_canaries,
 )
@@ -121,7 +122,17 @@ async def quick_wipe(backend: Backend, job: DiskJob, record: DiskRecord) -> None
     job.erase_progress(1, 1)
     if job.verify != "none":
         left = (await backend.refresh_disk(path)).fs_signatures
-        record.verification = {"mode": "signatures", "passed": not left, "signatures_left": list(left)}
+        handle = await backend.open_block(path, writable=False)
+        try:
+            gpt = await gpt_headers_left(handle, job.plan.device.logical_sector_size)
+        finally:
+            await handle.close()
+        record.verification = {
+            "mode": "signatures",
+            "passed": not left and not gpt,
+            "signatures_left": list(left),
+            "gpt_headers_left": gpt,
+        }
 
 
 async def _erase_with_fallbacks(backend: Backend, job: DiskJob, record: DiskRecord) -> Method:

@@ -124,3 +124,25 @@ async def check_full(handle: BlockHandle, plan: CanaryPlan, result: VerifyResult
         offset += length
         progress(offset, size)
     result.offsets_checked = len(plan.offsets)
+
+
+GPT_SIGNATURE = b"EFI PART"
+
+
+async def gpt_headers_left(handle: BlockHandle, sector: int) -> list[int]:
+    """Offsets of GPT headers still on the disk: the primary at LBA 1 and the backup at the last LBA.
+
+    Read from the device itself rather than trusting the tool that wiped them."""
+    block = max(handle.alignment, 2 * sector)
+    block = -(-block // handle.alignment) * handle.alignment
+    if handle.size < block:
+        return []
+    head = await handle.read_at(0, block)
+    tail_start = (handle.size - block) // handle.alignment * handle.alignment
+    tail = await handle.read_at(tail_start, handle.size - tail_start)
+    found = []
+    if head[sector : sector + 8] == GPT_SIGNATURE:
+        found.append(sector)
+    if tail[-sector:][:8] == GPT_SIGNATURE:
+        found.append(handle.size - sector)
+    return found

@@ -50,6 +50,8 @@ class FakeDisk:
     lock_on_failed_erase: bool = False
     # Another disk appears at this path after the listing (hot-swap): refresh_disk reports this serial.
     swapped_serial: str | None = None
+    # A signature wiper that forgets the backup GPT at the end of the disk.
+    keeps_backup_gpt: bool = False
 
 
 def disk(path: str, size: int = 4 * MiB, **kw: object) -> FakeDisk:
@@ -58,6 +60,14 @@ def disk(path: str, size: int = 4 * MiB, **kw: object) -> FakeDisk:
     password = kw.pop("password", None)
     dev = BlockDevice(path=path, size=size, serial=f"SN-{path.rsplit('/', 1)[-1]}", **kw)  # type: ignore[arg-type]
     return FakeDisk(dev, bytearray(b"\x5a" * size), ata, password)  # type: ignore[arg-type]
+
+
+def with_gpt(d: FakeDisk) -> FakeDisk:
+    """Put a primary GPT header at LBA 1 and a backup at the last LBA."""
+    sector = d.dev.logical_sector_size
+    d.data[sector : sector + 8] = b"EFI PART"
+    d.data[-sector : -sector + 8] = b"EFI PART"
+    return d
 
 
 def sata(path: str, *, enhanced: bool = True, frozen: bool = False, **kw: object) -> FakeDisk:
@@ -223,6 +233,9 @@ class FakeBackend:
         found = d.dev.fs_signatures
         if not d.lies:
             d.dev = dataclasses.replace(d.dev, fs_signatures=())
+            d.data[:4096] = bytes(4096)  # MBR + primary GPT
+            if not d.keeps_backup_gpt:
+                d.data[-4096:] = bytes(4096)
         return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from erase_fakes import FakeBackend, FakeDisk, MiB, disk, make_ctx, nvme, sata
+from erase_fakes import FakeBackend, FakeDisk, MiB, disk, make_ctx, nvme, sata, with_gpt
 
 from teeth_agent.backend.types import Transport
 from teeth_agent.commands.decom import TASKS
@@ -124,13 +124,27 @@ async def test_progress_never_goes_backwards_and_ends_complete() -> None:
 
 
 async def test_quick_mode_wipes_signatures_only() -> None:
-    d = disk("/dev/vda", fs_signatures=("gpt", "ext4"))
+    d = with_gpt(disk("/dev/vda", fs_signatures=("gpt", "ext4")))
     be = FakeBackend.of(d)
     c = certs(await erase(be, mode="quick"))["/dev/vda"]
     assert c["method"] == "wipe_signatures" and c["outcome"] == "erased"
     assert c["details"]["signatures_found"] == ["gpt", "ext4"]
-    assert c["verification"] == {"mode": "signatures", "passed": True, "signatures_left": []}
-    assert d.data.count(0x5A) == len(d.data)  # data left in place: metadata only
+    assert c["verification"] == {
+        "mode": "signatures",
+        "passed": True,
+        "signatures_left": [],
+        "gpt_headers_left": [],
+    }
+    assert d.data[4096:-4096].count(0x5A) == len(d.data) - 8192  # data left in place: metadata only
+
+
+async def test_quick_mode_catches_a_backup_gpt_the_wiper_forgot() -> None:
+    d = with_gpt(disk("/dev/vda", fs_signatures=("gpt",)))
+    d.keeps_backup_gpt = True
+    be = FakeBackend.of(d)
+    c = certs(await erase(be, mode="quick"))["/dev/vda"]
+    assert c["outcome"] == "failed" and "verification failed" in c["error"]
+    assert c["verification"]["gpt_headers_left"] == [len(d.data) - 512]
 
 
 async def test_locked_drive_is_unlocked_with_the_known_password_then_erased() -> None:
