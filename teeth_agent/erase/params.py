@@ -1,7 +1,7 @@
 """Params of decom.disk_erase: parsed and checked before the task is accepted.
 
-    devices          [path | serial | wwn, ...]  default: every eligible disk
-    skip             [path | serial | wwn, ...]  never touched
+    devices          [path | name | serial | wwn] default: every eligible disk ("/dev/sda", "sda", ...)
+    skip             [path | name | serial | wwn] never touched
     methods          [ladder name, ...]          default: the whole ladder; narrows what may be used
     allow_overwrite  bool (true)                 false forbids the overwrite fallback
     mode             "secure" | "quick"          quick wipes metadata only (signatures, both GPT copies)

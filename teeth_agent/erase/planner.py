@@ -110,12 +110,13 @@ def guard_reason(dev: BlockDevice) -> str | None:
 
 
 def resolve(disks: Sequence[BlockDevice], selectors: Sequence[str], field: str) -> frozenset[str]:
-    """Device names (path, serial or wwn) -> disk paths; InvalidParams for unknown or ambiguous names."""
+    """Device names (path, kernel name, serial or wwn) -> disk paths; InvalidParams for unknown or
+    ambiguous names."""
     paths: set[str] = set()
     for sel in selectors:
-        matches = [d.path for d in disks if sel in (d.path, d.serial, d.wwn)]
+        matches = [d.path for d in disks if sel in (d.path, d.serial, d.wwn) or "/dev/" + sel == d.path]
         if not matches:
-            raise InvalidParams(field, f"unknown device {sel!r}: no disk has that path, serial or wwn")
+            raise InvalidParams(field, f"unknown device {sel!r}: no disk has that path, name, serial or wwn")
         if len(matches) > 1:
             raise InvalidParams(field, f"ambiguous device {sel!r}: matches {', '.join(sorted(matches))}")
         paths.update(matches)

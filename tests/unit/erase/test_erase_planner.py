@@ -123,7 +123,7 @@ def test_guards_skip_in_the_default_selection_and_refuse_when_named(kw: dict[str
 
 def test_selection_by_path_serial_and_wwn_and_skip() -> None:
     disks = [dev("/dev/sda"), dev("/dev/sdb", wwn="0x50014ee"), dev("/dev/sdc"), dev("/dev/sdd")]
-    plans = plan_of(disks, devices=["/dev/sda", "SNsdc", "0x50014ee"])
+    plans = plan_of(disks, devices=["sda", "SNsdc", "0x50014ee"])
     assert [plans[p].action for p in sorted(plans)] == ["erase", "erase", "erase", "skip"]
     assert plans["/dev/sdd"].reason == "not listed in devices"
     plans = plan_of(disks, skip=["SNsdb"])
