@@ -9,7 +9,10 @@
     dry_run          bool (false)                return the plan, touch nothing
     ata_password     string                      a user password already set on locked/enabled drives;
                                                  a drive is only ever unlocked with it. Never echoed.
-    concurrency      int >= 1 (4)                disks erased at the same time
+    concurrency      int >= 1 (16)               disks erased at the same time. Most time goes to
+                                                 drive-internal erases (ATA, NVMe) that cost the host
+                                                 nothing, so the default covers a typical chassis at once;
+                                                 lower it to spare a shared HBA during overwrites.
 
 Whether `devices`/`skip` name real disks needs the backend, so that check runs in the planner — still
 before any disk is touched.
@@ -25,6 +28,7 @@ from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.commands.params import get_bool, get_choice, get_int, get_str, get_str_list
 from teeth_agent.erase.ladder import LADDER, Method
 
+DEFAULT_CONCURRENCY = 16
 Mode = Literal["secure", "quick"]
 Verify = Literal["sample", "full", "none"]
 
@@ -54,7 +58,7 @@ class EraseParams:
     verify: Verify = "sample"
     dry_run: bool = False
     ata_password: str | None = field(default=None, repr=False)
-    concurrency: int = 4
+    concurrency: int = DEFAULT_CONCURRENCY
 
     def allowed(self, method: Method) -> bool:
         if method is Method.OVERWRITE and not self.allow_overwrite:
@@ -121,5 +125,5 @@ def parse_erase_params(params: Mapping[str, Any]) -> EraseParams:
         verify=verify,
         dry_run=get_bool(params, "dry_run", False),
         ata_password=password,
-        concurrency=get_int(params, "concurrency", 4, minimum=1),
+        concurrency=get_int(params, "concurrency", DEFAULT_CONCURRENCY, minimum=1),
     )
