@@ -155,17 +155,27 @@ class FakeBackend:
 
     async def ata_set_password(self, path: str, password: str) -> None:
         d = self._ata(path, "ata_set_password")
+        if "ata_set_password" in d.fail:
+            raise DeviceIOError("set-password aborted")
         if "ata_set_password" not in d.silent:
             d.ata, d.password = dataclasses.replace(d.ata, enabled=True), password  # type: ignore[arg-type]
 
     async def ata_unlock(self, path: str, password: str) -> None:
         d = self._ata(path, "ata_unlock")
+        if "ata_unlock" in d.fail:
+            raise DeviceIOError("unlock aborted")
+        if "ata_unlock" in d.silent:
+            return
         if password != d.password:
             raise DeviceStateError("wrong password")
         d.ata = dataclasses.replace(d.ata, locked=False)  # type: ignore[arg-type]
 
     async def ata_disable_password(self, path: str, password: str) -> None:
         d = self._ata(path, "ata_disable_password")
+        if "ata_disable_password" in d.fail:
+            raise DeviceIOError("disable aborted")
+        if "ata_disable_password" in d.silent:
+            return
         if password != d.password or (d.ata is not None and d.ata.locked):
             raise DeviceStateError("wrong password or locked")
         d.ata, d.password = dataclasses.replace(d.ata, enabled=False), None  # type: ignore[arg-type]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from erase_fakes import FakeBackend, FakeDisk, sata
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from teeth_agent.backend.api import no_progress
 from teeth_agent.backend.errors import DeviceStateError
@@ -82,3 +86,28 @@ async def test_release_with_a_wrong_password_fails_and_says_the_drive_is_still_l
         await release_password(be, "/dev/sda", "known")  # type: ignore[arg-type]
     assert not err.value.restored and "locked=True" in str(err.value)
     assert be.calls.count(("ata_unlock", "/dev/sda")) == 1  # each wrong try burns one of 5 attempts
+
+
+OPS = ["ata_set_password", "ata_erase", "ata_unlock", "ata_disable_password"]
+
+
+@settings(deadline=None)
+@given(
+    fail=st.sets(st.sampled_from(OPS)),
+    silent=st.sets(st.sampled_from(OPS)),
+    lock_on_failed_erase=st.booleans(),
+)
+def test_the_procedure_never_lies_about_the_state_it_leaves(
+    fail: set[str], silent: set[str], lock_on_failed_erase: bool
+) -> None:
+    d = sata("/dev/sda")
+    d.fail, d.silent, d.lock_on_failed_erase = set(fail), set(silent), lock_on_failed_erase
+    be = FakeBackend.of(d)
+    try:
+        asyncio.run(ata_secure_erase(be, "/dev/sda", enhanced=True, progress=no_progress))  # type: ignore[arg-type]
+    except AtaEraseFailed as err:
+        assert err.restored == (_state(d) == (False, False))
+        if {"ata_unlock", "ata_disable_password"}.isdisjoint(fail | silent):
+            assert err.restored  # nothing stops the clean-up: it must have happened
+    else:
+        assert _state(d) == (False, False) and d.data.count(0) == len(d.data)
