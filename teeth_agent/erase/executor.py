@@ -92,6 +92,8 @@ class _Erasure:
 
     async def run(self) -> None:
         for dp in self.plan.disks:
+            detail = dp.method if dp.action == "erase" else dp.reason
+            self.ctx.log.info("plan %s: %s (%s)", dp.device.path, dp.action, detail)
             if dp.action == "refuse":
                 self.refused(dp)
         self.progress.report()

@@ -148,6 +148,10 @@ def parse_spec(spec: Mapping[str, Any]) -> QcSpec:
 
 
 def parse_burnin(obj: Mapping[str, Any]) -> Burnin | None:
+    if "memory" in obj:
+        # The agent reaches hardware only through the Backend, which has no memory test: say so plainly
+        # rather than run a meaningless pattern check on the agent's own heap.
+        raise InvalidParams("burnin.memory", "memory burn-in is not supported by this agent")
     _keys(obj, {"disk_read"}, "burnin.")
     if "disk_read" not in obj:
         return None
