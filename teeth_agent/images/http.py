@@ -29,7 +29,9 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 class HttpOptions:
     connect_timeout: float = 30.0
     read_timeout: float = 60.0
-    total_timeout: float | None = None
+    # A stream that trickles just fast enough to dodge read_timeout still ends (4 h: a multi-GiB image
+    # over a slow link fits; a stuck one does not hold the machine for ever).
+    total_timeout: float | None = 4 * 3600.0
     max_redirects: int = 5
     # Attempts per URL after the first (each a Range resume when bytes were already received).
     max_resumes: int = 5

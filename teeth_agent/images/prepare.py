@@ -12,6 +12,7 @@ from teeth_agent.backend.api import Backend, Progress
 from teeth_agent.backend.types import BlockDevice
 from teeth_agent.images.cache_index import CacheIndex, IndexFile
 from teeth_agent.images.disks import RootHints, choose_install_disk, identity
+from teeth_agent.images.errors import ChecksumMismatch, CorruptImage
 from teeth_agent.images.http import HttpDownload, HttpOptions
 from teeth_agent.images.install import head_digest, install_image
 from teeth_agent.images.pipeline import ByteSource
@@ -55,6 +56,15 @@ class PrepareRun:
         source, source_name, handle = await self._source(spec, index, disks)
         try:
             outcome = await install_image(self.backend, disk, spec, source, self.progress)
+        except (ChecksumMismatch, CorruptImage) as exc:
+            if handle is None:
+                raise
+            # The cached copy went bad on its disk: forget it, and fetch the image from its URLs.
+            self.log.warning("image %s: cached copy failed verification (%s); downloading", spec.id, exc)
+            index_file.save(replace(index_file.load().without({spec.id}), installed=None))
+            source_name = "download"
+            outcome = await install_image(self.backend, disk, spec, HttpDownload(spec.urls, self.http),
+                                          self.progress)
         finally:
             if handle is not None:
                 await handle.close()

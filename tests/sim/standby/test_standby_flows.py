@@ -213,3 +213,20 @@ def test_malformed_params_name_the_field() -> None:
         with pytest.raises(InvalidParams) as caught:
             SPECS[method].validate({"task_id": "t"} | params)
         assert caught.value.field == field, (method, params)
+
+
+async def test_corrupted_cache_copy_is_dropped_and_downloaded(
+    vm: SimBackend, server: Any, tmp_path: Path
+) -> None:
+    header, body = sim_image("tenant-f")
+    image = serve(server, "tenant-f", body)
+    cached = await task(make_ctx(vm, tmp_path, "standbye.cache_images"), "standbye.cache_images",
+                        {"task_id": "t1", "images": [image]})
+    entry = cached["cached"][0]
+    vm.machine.disk(entry["disk"]).content.write(entry["offset"], b"\xff" * 4096)  # bit rot on the cache disk
+    prepared = await task(make_ctx(vm, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
+                          {"task_id": "t2", "image": image})
+    assert prepared["source"] == "download"
+    assert_image_on(vm, prepared["disk"], header)
+    index = json.loads((tmp_path / "image-cache.json").read_text())
+    assert index["entries"] == [] and index["installed"]["id"] == "tenant-f"
