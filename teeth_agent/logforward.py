@@ -64,14 +64,18 @@ class LogForwarder(logging.Handler):
         capacity: int = 2000,
         level: int = logging.INFO,
         exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
+        window: int = 32,
     ) -> None:
         super().__init__(level)
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self._capacity = capacity
+        # Records in flight at once: a backlog after a reconnect goes out at window/RTT, not 1/RTT.
+        self._window = max(1, window)
         self._exclude = exclude
         self._buffer: deque[JsonObject] = deque()
         self._dropped = 0
+        self._in_flight: set[int] = set()
         self._mutex = threading.Lock()  # emit() may run on any thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -94,8 +98,10 @@ class LogForwarder(logging.Handler):
             return
         with self._mutex:
             if len(self._buffer) >= self._capacity:
-                self._buffer.popleft()
-                self._dropped += 1
+                oldest = self._buffer.popleft()
+                # A record already being sent is not lost (unless the link fails, which we cannot know yet).
+                if id(oldest) not in self._in_flight:
+                    self._dropped += 1
             self._buffer.append(params)
         self._notify()
 
@@ -119,15 +125,19 @@ class LogForwarder(logging.Handler):
             dropped, self._dropped = self._dropped, 0
         return dropped
 
-    def _peek(self) -> JsonObject | None:
+    def _peek(self, count: int) -> list[JsonObject]:
         with self._mutex:
-            return self._buffer[0] if self._buffer else None
+            batch = [self._buffer[i] for i in range(min(count, len(self._buffer)))]
+            self._in_flight = {id(p) for p in batch}
+            return batch
 
-    def _pop(self, params: JsonObject) -> None:
+    def _pop(self, sent: list[JsonObject]) -> None:
         with self._mutex:
-            # The record may already have been dropped to make room while it was being sent.
-            if self._buffer and self._buffer[0] is params:
-                self._buffer.popleft()
+            self._in_flight = set()
+            for params in sent:
+                # A record may already have been dropped to make room while it was being sent.
+                if self._buffer and self._buffer[0] is params:
+                    self._buffer.popleft()
 
     async def pump(self, send: Send) -> None:
         """Send buffered records over one connection until it fails or this is cancelled."""
@@ -143,12 +153,22 @@ class LogForwarder(logging.Handler):
                         with self._mutex:
                             self._dropped += dropped
                         raise
-                while (params := self._peek()) is not None:
-                    await send(params)
-                    self._pop(params)
+                while batch := self._peek(self._window):
+                    await _send_all(send, batch)
+                    self._pop(batch)
                 await self._wake.wait()
         finally:
+            self._in_flight = set()
             self._loop = self._wake = None
+
+
+async def _send_all(send: Send, batch: list[JsonObject]) -> None:
+    """Send a batch concurrently, in order; if any send fails, the whole batch stays buffered (it may
+    then arrive twice: logs are delivered at least once)."""
+    outcomes = await asyncio.gather(*(send(p) for p in batch), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def dropped_notice(count: int) -> JsonObject:

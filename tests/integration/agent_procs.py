@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,11 @@ def _env() -> dict[str, str]:
 class EndpointProc:
     """endpoint_driver.py in a child process: requests by stdin, events and answers on stdout."""
 
-    def __init__(self, port: int, watched: tuple[str, ...], log_path: Path) -> None:
-        self.port = port
+    def __init__(
+        self, url: str, watched: tuple[str, ...], log_path: Path, options: tuple[str, ...] = ()
+    ) -> None:
+        self.url = url
+        self.options = options
         self.watched = watched
         self.log_path = log_path
         self.events: list[dict[str, Any]] = []
@@ -49,8 +53,7 @@ class EndpointProc:
     async def start(self) -> None:
         with self.log_path.open("ab") as err:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(HERE / "endpoint_driver.py"), f"tcp://127.0.0.1:{self.port}",
-                *self.watched,
+                sys.executable, str(HERE / "endpoint_driver.py"), *self.options, self.url, *self.watched,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err, env=_env(),
             )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
@@ -111,12 +114,12 @@ class EndpointProc:
 
 class AgentProc:
     def __init__(
-        self, port: int, state_dir: Path, log_path: Path, backend: tuple[str, ...], agent_id: str | None
-    ):
+        self, url: str, state_dir: Path, log_path: Path, options: tuple[str, ...], agent_id: str | None
+    ) -> None:
         self.argv = [
-            sys.executable, "-m", "teeth_agent.cli", "--endpoint", f"tcp://127.0.0.1:{port}",
+            sys.executable, "-m", "teeth_agent.cli", "--endpoint", url,
             "--state-dir", str(state_dir), "--plugin", "agent_it_tasks", "--cmdline-file", os.devnull,
-            "--heartbeat-interval", "5", *backend,
+            "--heartbeat-interval", "5", *options,
         ]  # fmt: skip
         if agent_id is not None:
             self.argv += ["--agent-id", agent_id]
@@ -149,19 +152,26 @@ class Procs:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.port = free_port()
+        self.scheme = "tcp"
         self.state_dir = tmp_path / "state"
         self._all: list[EndpointProc | AgentProc] = []
 
-    async def endpoint(self, *watched: str) -> EndpointProc:
-        ep = EndpointProc(self.port, watched, self.tmp_path / "endpoint.log")
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    async def endpoint(self, *watched: str, options: tuple[str, ...] = ()) -> EndpointProc:
+        ep = EndpointProc(self.url, watched, self.tmp_path / "endpoint.log", options)
         self._all.append(ep)
         await ep.start()
         return ep
 
     async def agent(
-        self, backend: tuple[str, ...] = ("--backend", "null"), agent_id: str | None = "it-agent"
+        self, options: tuple[str, ...] = ("--backend", "null"), agent_id: str | None = "it-agent"
     ) -> AgentProc:
-        agent = AgentProc(self.port, self.state_dir, self.tmp_path / "agent.log", backend, agent_id)
+        agent = AgentProc(
+            self.url, self.state_dir, self.tmp_path / f"agent-{agent_id}.log", options, agent_id
+        )
         self._all.append(agent)
         await agent.start()
         return agent
@@ -170,3 +180,21 @@ class Procs:
         for proc in reversed(self._all):
             with contextlib.suppress(ProcessLookupError):
                 await proc.kill()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d: Path) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and an agent certificate, made with the openssl tool."""
+    d.mkdir(parents=True)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+             "-keyout", "ca.key", "-out", "ca.pem", cwd=d)  # fmt: skip
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    for name in ("server", "agent"):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{name}.key",
+                 "-out", f"{name}.csr", cwd=d)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-days", "2", "-extfile", "ext.cnf", "-out", f"{name}.pem", cwd=d)  # fmt: skip
+    return d

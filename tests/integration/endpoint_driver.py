@@ -1,6 +1,6 @@
 """A reference endpoint in its own process, driven over stdin/stdout (JSON lines), so a test can kill it.
 
-    python endpoint_driver.py tcp://127.0.0.1:PORT [TASK_ID ...]
+    python endpoint_driver.py [--token T] [--tls CERT KEY CA] URL [TASK_ID ...]
 
 Prints {"event": "listening", "url": ...} once ready; then every log record as {"event": "log", ...} and
 every status the endpoint *publishes* for the watched TASK_IDs as {"event": "task", "status": ...} — a
@@ -11,6 +11,7 @@ Requests on stdin: {"id": N, "op": "wait_for_agent" | "call" | "run_task", ...};
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -19,6 +20,7 @@ from typing import Any
 
 from teeth_agent.connection import CommandFailed
 from teeth_agent.endpoint.api import Endpoint
+from teeth_agent.endpoint.server import server_tls_context
 
 
 def emit(obj: dict[str, Any]) -> None:
@@ -31,6 +33,8 @@ async def handle(ep: Endpoint, req: dict[str, Any]) -> None:
     try:
         if op == "wait_for_agent":
             result: Any = (await ep.wait_for_agent(req.get("agent_id"), timeout=60)).to_json()
+        elif op == "agents":
+            result = [a.to_json() for a in ep.agents()]
         elif op == "call":
             result = await ep.call(req["agent_id"], req["method"], req.get("params"))
         elif op == "run_task":
@@ -59,20 +63,26 @@ async def watch(ep: Endpoint, task_id: str) -> None:
             emit({"event": "task", "status": view.status})
 
 
-async def main(url: str, watched: list[str]) -> None:
+async def main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    async with Endpoint(heartbeat_interval=5.0) as ep, asyncio.TaskGroup() as tg:
-        for task_id in watched:
+    tls = server_tls_context(*args.tls) if args.tls else None
+    async with Endpoint(heartbeat_interval=5.0, token=args.token) as ep, asyncio.TaskGroup() as tg:
+        for task_id in args.watched:
             tg.create_task(watch(ep, task_id))
         tg.create_task(forward_logs(ep))
-        emit({"event": "listening", "url": await ep.listen(url)})
+        emit({"event": "listening", "url": await ep.listen(args.url, tls)})
         while line := await reader.readline():
             tg.create_task(handle(ep, json.loads(line)))
         raise SystemExit(0)  # stdin closed: the test is done with us
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--token")
+    parser.add_argument("--tls", nargs=3, metavar=("CERT", "KEY", "CA"))
+    parser.add_argument("url")
+    parser.add_argument("watched", nargs="*")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(sys.argv[1], sys.argv[2:]))
+        asyncio.run(main(parser.parse_args()))

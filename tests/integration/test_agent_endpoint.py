@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from agent_procs import Procs
+from agent_procs import Procs, make_pki
 
 from teeth_agent.tasks.records import TaskState
 from teeth_agent.tasks.store import JsonFileStore
@@ -117,7 +117,7 @@ async def _until(predicate: Callable[[], bool]) -> None:
 
 async def test_simulated_machine_names_itself_and_runs_a_flow(procs: Procs) -> None:
     ep = await procs.endpoint()
-    await procs.agent(backend=("--backend", "sim", "--profile", "vm"), agent_id=None)
+    await procs.agent(("--backend", "sim", "--profile", "vm"), agent_id=None)
     info = await ep.request("wait_for_agent")
     status = await ep.request("call", agent_id=info["agent_id"], method="status")
     assert info["backend"] == "sim" and info["agent_id"] == status["hardware"]["system"]["serial"]
@@ -128,3 +128,39 @@ async def test_simulated_machine_names_itself_and_runs_a_flow(procs: Procs) -> N
     assert len(final["result"]["certificates"]) == len(final["result"]["erased"]) > 0
     with pytest.raises(RuntimeError, match="invalid_params"):
         await ep.request("call", agent_id=info["agent_id"], method="decom.disk_erase", params={"task_id": 5})
+
+
+async def test_a_token_endpoint_refuses_an_agent_without_it_and_accepts_one_with_it(
+    procs: Procs, tmp_path: Path
+) -> None:
+    ep = await procs.endpoint(options=("--token", "s3cret"))
+    stranger = await procs.agent(agent_id="stranger")
+    (tmp_path / "token").write_text("s3cret\n")
+    friend = await procs.agent(
+        ("--backend", "null", "--token-file", str(tmp_path / "token")), agent_id="friend"
+    )
+    await ep.request("wait_for_agent", agent_id=friend.agent_id)
+    assert await ep.request("call", agent_id=friend.agent_id, method="ping", params={"x": 1}) == {"x": 1}
+    await _until(lambda: "unauthorized" in stranger.log_path.read_text())
+    assert [a["agent_id"] for a in await ep.request("agents")] == ["friend"]
+    await stranger.kill()
+
+
+async def test_mutual_tls_end_to_end(procs: Procs, tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    procs.scheme = "tls"
+    ep = await procs.endpoint(
+        options=("--tls", str(pki / "server.pem"), str(pki / "server.key"), str(pki / "ca.pem"))
+    )
+    client = (
+        "--ca-file",
+        str(pki / "ca.pem"),
+        "--cert",
+        str(pki / "agent.pem"),
+        "--key",
+        str(pki / "agent.key"),
+    )
+    agent = await procs.agent(("--backend", "null", *client))
+    await ep.request("wait_for_agent", agent_id=agent.agent_id)
+    status = await ep.request("call", agent_id=agent.agent_id, method="status")
+    assert status["agent_id"] == agent.agent_id

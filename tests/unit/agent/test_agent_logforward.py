@@ -65,6 +65,9 @@ async def test_pump_sends_notice_then_records_in_order_including_from_threads() 
     worker.start()
     worker.join()
     await four.wait()
+    async with asyncio.timeout(10):
+        while fwd.buffered:  # noqa: ASYNC110 - a sent batch leaves the buffer once every send returned
+            await asyncio.sleep(0)
     pump.cancel()
     await asyncio.gather(pump, return_exceptions=True)
     assert [p["msg"] for p in sent] == [
