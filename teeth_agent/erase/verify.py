@@ -79,6 +79,8 @@ def plan_canaries(size: int, alignment: int, seed: int, samples: int = SAMPLES) 
     if size < block:
         return CanaryPlan(block, (), token)
     last = (size - block) // alignment * alignment
+    if last < block:  # a disk under two blocks: one canary, or the two would overlap
+        return CanaryPlan(block, (0,), token)
     slots = last // block
     picks = rng.sample(range(1, slots), min(samples, max(slots - 1, 0))) if slots > 1 else []
     offsets = sorted({0, last, *(p * block for p in picks)})
