@@ -89,3 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"report written to {args.report} (agent logs: {log_path})")
     return 0 if report["totals"]["machines"] > 0 else 1
 
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -62,7 +63,9 @@ async def run_demo(scenario: Scenario, *, record: Path | None = None, live: bool
     console = console or Console()
     wall0 = time.monotonic()
     with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teeth-sim-")))
+        # The machines' "local storage" for agent state: RAM-backed where possible (the agents fsync it).
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: ASYNC240 (once, at start-up)
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="teeth-sim-", dir=shm)))
         recorder = TranscriptWriter(stack.enter_context(record.open("w"))) if record else None
         async with reference_endpoint() as (endpoint, port):
             fleet = Fleet(scenario, endpoint=endpoint, endpoint_port=port, agent_factory=RealAgents(),

@@ -228,7 +228,7 @@ class Fleet:
         self.endpoint_port = endpoint_port
         self.agent_factory = agent_factory
         self.workdir = workdir
-        self.clock = SimClock(scenario.speed)
+        self.clock = SimClock(scenario.speed, resolution=scenario.resolution)
         self.images = ImageServer()
         self._on_change = on_change
         self._record = record

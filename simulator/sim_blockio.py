@@ -12,7 +12,7 @@ from simulator.extents import ZERO
 from simulator.image import MIB
 from simulator.machine import SimMachine
 from simulator.simdisk import SimDisk
-from simulator.timing import discard_seconds, overwrite_seconds, run_timed, write_zeroes_seconds
+from simulator.timing import discard_seconds, hw_sleep, overwrite_seconds, run_timed, write_zeroes_seconds
 from teeth_agent.backend.api import Clock, Progress
 from teeth_agent.backend.errors import DeviceIOError, DeviceRefused, ToolError
 
@@ -45,7 +45,7 @@ class SimBlockHandle:
             raise DeviceIOError(f"{path}: Input/output error (drive is security locked)", offset=offset)
 
     async def _take_time(self, length: int) -> None:
-        await self._clock.sleep(length / (self._disk.spec.throughput_mbps * 1e6))
+        await hw_sleep(self._clock, length / (self._disk.spec.throughput_mbps * 1e6))
 
     async def read_at(self, offset: int, length: int) -> bytes:
         self._check(offset, length)
