@@ -160,17 +160,22 @@ class Procs:
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
-    async def endpoint(self, *watched: str, options: tuple[str, ...] = ()) -> EndpointProc:
-        ep = EndpointProc(self.url, watched, self.tmp_path / "endpoint.log", options)
+    async def endpoint(
+        self, *watched: str, options: tuple[str, ...] = (), url: str | None = None
+    ) -> EndpointProc:
+        ep = EndpointProc(url or self.url, watched, self.tmp_path / "endpoint.log", options)
         self._all.append(ep)
         await ep.start()
         return ep
 
     async def agent(
-        self, options: tuple[str, ...] = ("--backend", "null"), agent_id: str | None = "it-agent"
+        self,
+        options: tuple[str, ...] = ("--backend", "null"),
+        agent_id: str | None = "it-agent",
+        url: str | None = None,
     ) -> AgentProc:
         agent = AgentProc(
-            self.url, self.state_dir, self.tmp_path / f"agent-{agent_id}.log", options, agent_id
+            url or self.url, self.state_dir, self.tmp_path / f"agent-{agent_id}.log", options, agent_id
         )
         self._all.append(agent)
         await agent.start()

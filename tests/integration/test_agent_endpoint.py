@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import tty
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -164,3 +166,44 @@ async def test_mutual_tls_end_to_end(procs: Procs, tmp_path: Path) -> None:
     await ep.request("wait_for_agent", agent_id=agent.agent_id)
     status = await ep.request("call", agent_id=agent.agent_id, method="status")
     assert status["agent_id"] == agent.agent_id
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+
+
+async def _pty_master_streams(fd: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    rfile, wfile = os.fdopen(os.dup(fd), "rb", buffering=0), os.fdopen(os.dup(fd), "wb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), rfile)
+    transport, proto = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, wfile)
+    return reader, asyncio.StreamWriter(transport, proto, reader, loop)
+
+
+async def test_character_device_transport_like_a_virtio_port(procs: Procs, tmp_path: Path) -> None:
+    """The agent dials a tty device; the test plays the hypervisor, bridging it to the endpoint's socket."""
+    sock = tmp_path / "endpoint.sock"
+    ep = await procs.endpoint(url=f"unix://{sock}")
+    master, slave = os.openpty()
+    tty.setraw(master)  # the pair shares one line discipline: no echo, no line editing
+    try:
+        host_r, host_w = await _pty_master_streams(master)
+        ep_r, ep_w = await asyncio.open_unix_connection(str(sock))
+        async with asyncio.TaskGroup() as tg:
+            bridge = [tg.create_task(_pipe(host_r, ep_w)), tg.create_task(_pipe(ep_r, host_w))]
+            agent = await procs.agent(("--backend", "null"), url=os.ttyname(slave))
+            await ep.request("wait_for_agent", agent_id=agent.agent_id)
+            assert await ep.request(
+                "call", agent_id=agent.agent_id, method="ping", params={"via": "tty"}
+            ) == {"via": "tty"}
+            status = await ep.request("call", agent_id=agent.agent_id, method="status")
+            assert status["agent_id"] == agent.agent_id
+            await agent.kill()
+            for task in bridge:
+                task.cancel()
+    finally:
+        os.close(master)
+        os.close(slave)
