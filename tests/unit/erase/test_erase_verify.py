@@ -24,6 +24,9 @@ def test_offsets_are_aligned_distinct_inside_and_include_both_ends(
     if size < plan.block:
         assert plan.offsets == ()
         return
+    if size < plan.block * 2:  # room for one canary only; the tail is still read after erasing
+        assert plan.offsets == (0,)
+        return
     assert plan.offsets[0] == 0 and plan.offsets[-1] + plan.block <= size
     assert plan.offsets[-1] + plan.block + alignment > size  # the very end
     assert len(set(plan.offsets)) == len(plan.offsets)
