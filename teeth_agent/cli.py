@@ -176,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = args.log_level or kernel.get("log_level") or "info"
         if level not in LOG_LEVELS:
             raise UsageError(f"log level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
+        try:
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"state dir {config.state_dir}: {exc.strerror or exc}") from None
     except UsageError as exc:
         print(f"teeth-agent: error: {exc}", file=sys.stderr)
         return 2

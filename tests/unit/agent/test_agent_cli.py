@@ -61,3 +61,11 @@ def test_main_exits_2_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixtu
     missing = tmp_path / "nope"
     assert main(["--cmdline-file", str(missing)]) == 2
     assert "--cmdline-file" in capsys.readouterr().err
+
+
+def test_an_unusable_state_dir_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = ["--endpoint", "tcp://127.0.0.1:1", "--backend", "null", "--cmdline-file", str(blocker)]
+    assert main([*argv, "--state-dir", str(blocker / "sub")]) == 2
+    assert "state dir" in capsys.readouterr().err
