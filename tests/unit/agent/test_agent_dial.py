@@ -253,3 +253,23 @@ async def test_mutual_tls_dial(pki: Path) -> None:
 def test_key_without_cert_is_refused() -> None:
     with pytest.raises(ValueError, match="--key given without --cert"):
         client_tls_context(None, None, "k.pem")
+
+
+async def test_a_dial_that_hangs_is_cut_by_the_connect_timeout() -> None:
+    dialed: list[str] = []
+    answered = asyncio.Event()
+
+    async def opener(ep: EndpointUrl) -> Streams:
+        dialed.append(str(ep))
+        if len(dialed) == 1:
+            await asyncio.Event().wait()  # a black hole: SYN never answered
+        answered.set()
+        return asyncio.StreamReader(), None  # type: ignore[return-value]
+
+    async def no_sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    eps = [parse_endpoint("tcp://a:1"), parse_endpoint("tcp://b:1")]
+    dialer = Dialer(eps, opener=opener, connect_timeout=0.05, sleep=no_sleep)
+    ep, _ = await dialer.connect()
+    assert str(ep) == "tcp://b:1" and dialed == ["tcp://a:1", "tcp://b:1"] and dialer.failures == 1

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from teeth_agent.backend.errors import DeviceIOError, ToolError, Unsupported
 from teeth_agent.commands.errors import Busy, InvalidParams
@@ -117,3 +119,22 @@ def test_the_flow_families_register_under_canonical_names() -> None:
     registry = Registry((), loaded.tasks, lambda s, p: {})
     assert all(m.startswith(("decom.", "standbye.")) for m in registry.task_methods)
     assert set(loaded.after_ack) <= set(registry.task_methods)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    st.sampled_from(["echo", "oops", "standby.cache_images", "standbye.cache_images", "x", "", "standby."])
+    | st.text(max_size=20),
+    st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+)
+async def test_dispatch_never_raises_and_errors_are_well_formed(method: str, params: dict[str, Any]) -> None:
+    out = await _registry([]).dispatch(method, params)
+    assert (out.result is None) != (out.error is None)
+    if out.error is not None:
+        assert isinstance(out.error["type"], str) and isinstance(out.error["msg"], str)

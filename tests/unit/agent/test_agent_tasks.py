@@ -311,3 +311,24 @@ async def test_outbox_keeps_what_failed_to_go_out() -> None:
     with pytest.raises(ConnectionResetError):
         await outbox.pump(broken, lambda r: None)
     assert outbox.pending() == [final]
+
+
+async def test_outbox_retries_a_status_that_got_no_answer() -> None:
+    outbox = StatusOutbox()
+    final = TaskRecord("t", "m").completed({}, 1.0)
+    outbox.put(final)
+    attempts: list[int] = []
+    delivered = asyncio.Event()
+
+    async def flaky(params: dict[str, Any]) -> bool:
+        attempts.append(params["seq"])
+        if len(attempts) == 1:
+            raise TimeoutError
+        return True
+
+    pump = asyncio.create_task(outbox.pump(flaky, lambda r: delivered.set(), retry_after=0.01))
+    async with asyncio.timeout(10):
+        await delivered.wait()
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+    assert attempts == [final.seq, final.seq] and outbox.pending() == []

@@ -201,3 +201,27 @@ def test_agent_id_prefers_a_real_serial_then_the_first_mac() -> None:
     assert choose_agent_id(inv(None, ()), "fb") == "fb"
     assert choose_agent_id(None, "fb") == "fb"
     assert TaskState.RUNNING.final is False
+
+
+async def test_an_endpoint_talking_garbage_is_dropped_and_redialed(harness: Harness) -> None:
+    """After a protocol violation the agent sends fatal_error, hangs up and dials again."""
+    handshakes: list[bytes] = []
+    got_fatal: list[bytes] = []
+    twice = asyncio.Event()
+
+    async def hostile(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handshakes.append(await reader.readline())
+        writer.write(b"\xff\xfe this is not json\n")
+        await writer.drain()
+        got_fatal.append(await reader.readline())
+        writer.close()
+        if len(handshakes) >= 2:
+            twice.set()
+
+    server = await asyncio.start_server(hostile, "127.0.0.1", 0)
+    async with server:
+        harness.start(harness.agent(server.sockets[0].getsockname()[1]))
+        async with asyncio.timeout(20):
+            await twice.wait()
+    assert all(b'"method": "handshake"' in line or b'"method":"handshake"' in line for line in handshakes)
+    assert all(b"fatal_error" in line for line in got_fatal)
