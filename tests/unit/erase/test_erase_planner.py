@@ -254,3 +254,44 @@ def test_enabled_drive_with_unknown_password_is_erased_otherwise_and_warned_abou
     p = one(dev("/dev/sda", ata_security=enabled))
     assert p.method == "overwrite" and "locked at its next power-up" in p.warnings[0]
     assert one(dev("/dev/sda", ata_security=enabled), ata_password="pw").warnings == ()
+
+
+guarded_disks = st.lists(
+    st.builds(
+        BlockDevice,
+        path=st.sampled_from([f"/dev/sd{c}" for c in "abcdef"]),
+        size=st.just(GiB),
+        read_only=st.booleans(),
+        raid_member=st.booleans(),
+        is_boot_medium=st.booleans(),
+        removable=st.booleans(),
+        fs_signatures=st.sampled_from([(), ("ext4",), ("gfs2",), ("vmfs",)]),
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda d: d.path,
+)
+
+
+@settings(deadline=None)
+@given(disks=guarded_disks, data=st.data())
+def test_nothing_guarded_skipped_or_unselected_is_ever_planned_for_erasure(
+    disks: list[BlockDevice], data: st.DataObject
+) -> None:
+    paths = [d.path for d in disks]
+    devices = data.draw(st.none() | st.lists(st.sampled_from(paths), min_size=1, unique=True))
+    rest = [p for p in paths if p not in (devices or [])]
+    skip = data.draw(st.lists(st.sampled_from(rest), unique=True)) if rest else []
+    params: dict[str, Any] = {"skip": skip} if devices is None else {"skip": skip, "devices": devices}
+    plans = plan_of(disks, **params)
+    assert set(plans) == set(paths)  # every disk is accounted for
+    for d in disks:
+        p = plans[d.path]
+        if p.action != "erase":
+            assert p.reason
+            continue
+        named = devices is not None and d.path in devices
+        assert d.path not in skip and (devices is None or named)
+        assert not (d.read_only or d.raid_member or d.is_boot_medium)
+        assert not {"gfs2", "vmfs"} & set(d.fs_signatures)
+        assert named or not d.removable
