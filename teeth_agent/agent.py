@@ -78,6 +78,10 @@ class AgentConfig:
     handshake_timeout: float = 30.0
     connect_timeout: float = 15.0
     inventory_timeout: float = 60.0
+    # Running updates: on change at most every `progress_interval`, at least every `progress_keepalive`
+    # seconds of the backend's clock (a simulated fleet may want a longer keep-alive).
+    progress_interval: float = 1.0
+    progress_keepalive: float = 10.0
     # How long a task that acts after its final status (run_image: kexec/reboot) waits for the ack.
     ack_timeout: float = 300.0
     backoff: Backoff = field(default_factory=Backoff)
@@ -109,6 +113,8 @@ class Agent:
             on_status=self._outbox.put,
             after_ack={**self._flows.after_ack, **self._plugins.after_ack},
             ack_timeout=config.ack_timeout,
+            min_interval=config.progress_interval,
+            max_interval=config.progress_keepalive,
         )
         self._extra_tasks = extra_tasks
         self._registry: Registry | None = None

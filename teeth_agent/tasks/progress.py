@@ -77,6 +77,16 @@ class ProgressThrottle:
         eta = self._rate.eta(remaining) if self._total > 0 else None
         return Update(round(self._percent, 1), None if eta is None else round(eta, 1))
 
+    @property
+    def holding(self) -> bool:
+        """A change is waiting for `min_interval` to pass."""
+        return round(self._percent, 1) != self._sent_percent
+
+    def due_in(self, now: float) -> float:
+        """Seconds until `tick` has something to send: the held change, else the keep-alive."""
+        wait = self._min if self.holding else self._max
+        return max(0.0, self._sent_at + wait - now)
+
     def observe(self, done: float, total: float, now: float) -> Update | None:
         """A progress callback: returns an update to send now, or None (it may be sent by a later tick)."""
         if total > 0 and done >= 0:
@@ -98,8 +108,7 @@ class ProgressThrottle:
         return update
 
     def _maybe_send(self, now: float) -> Update | None:
-        changed = round(self._percent, 1) != self._sent_percent
-        if changed and now - self._sent_at >= self._min:
+        if self.holding and now - self._sent_at >= self._min:
             return self._mark_sent(now)
         return None
 

@@ -167,6 +167,7 @@ class TaskRunner:
 
     async def _execute(self, spec: TaskSpec, parsed: object, rec: TaskRecord) -> None:
         current_task_id.set(rec.task_id)
+        held = asyncio.Event()
         throttle = ProgressThrottle(
             self._clock.monotonic(), min_interval=self._min_interval, max_interval=self._max_interval
         )
@@ -174,13 +175,13 @@ class TaskRunner:
             task_id=rec.task_id,
             method=rec.method,
             backend=self._backend,
-            progress=self._progress_sink(rec.task_id, throttle),
+            progress=self._progress_sink(rec.task_id, throttle, held),
             log=logging.LoggerAdapter(task_log, {"task_id": rec.task_id}),
             state_dir=self._state_dir,
         )
         try:
             async with asyncio.TaskGroup() as tg:
-                ticker = tg.create_task(self._tick(rec.task_id, throttle))
+                ticker = tg.create_task(self._tick(rec.task_id, throttle, held))
                 try:
                     outcome = await self._outcome(spec, ctx, parsed)
                 finally:
@@ -231,13 +232,17 @@ class TaskRunner:
         now = self._clock.time()
         self._commit(rec.completed(payload, now) if ok else rec.failed(payload, now))
 
-    def _progress_sink(self, task_id: str, throttle: ProgressThrottle) -> Callable[[float, float], None]:
+    def _progress_sink(
+        self, task_id: str, throttle: ProgressThrottle, held: asyncio.Event
+    ) -> Callable[[float, float], None]:
         loop = asyncio.get_running_loop()
 
         def on_loop(done: float, total: float) -> None:
             update = throttle.observe(done, total, self._clock.monotonic())
             if update is not None:
                 self._update(task_id, update)
+            elif throttle.holding:
+                held.set()  # wake the ticker: this change goes out once min_interval has passed
 
         def progress(done: float, total: float) -> None:
             # Backends may report from a worker thread; records are only touched on the loop.
@@ -252,9 +257,16 @@ class TaskRunner:
 
         return progress
 
-    async def _tick(self, task_id: str, throttle: ProgressThrottle) -> None:
+    async def _tick(self, task_id: str, throttle: ProgressThrottle, held: asyncio.Event) -> None:
+        """Send held changes and keep-alive updates; sleeps until one is due (no polling, which matters
+        when a fast simulated clock runs a thousand tasks in one process)."""
         while True:
-            await self._clock.sleep(self._min_interval)
+            held.clear()
+            delay = throttle.due_in(self._clock.monotonic())
+            if throttle.holding:
+                await self._clock.sleep(delay)
+            else:
+                await _sleep_unless(self._clock, delay, held)
             update = throttle.tick(self._clock.monotonic())
             if update is not None:
                 self._update(task_id, update)
@@ -271,3 +283,12 @@ class TaskRunner:
         for rec in done[: max(0, len(done) - self._keep_acked)]:
             del self._records[rec.task_id]
             self._store.delete(rec.task_id)
+
+
+async def _sleep_unless(clock: Clock, delay: float, event: asyncio.Event) -> None:
+    """Sleep `delay` clock seconds, or less if `event` is set first."""
+    async with asyncio.TaskGroup() as tg:
+        sleeper = tg.create_task(clock.sleep(delay))
+        waiter = tg.create_task(event.wait())
+        sleeper.add_done_callback(lambda _: waiter.cancel())
+        waiter.add_done_callback(lambda _: sleeper.cancel())

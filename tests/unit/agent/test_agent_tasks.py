@@ -95,6 +95,14 @@ def test_throttle_keeps_talking_every_ten_seconds_while_stalled() -> None:
     assert [now for now in range(2, 40) if t.tick(float(now)) is not None] == [11, 21, 31]
 
 
+def test_throttle_says_when_it_next_has_something_to_send() -> None:
+    t = ProgressThrottle(0.0)
+    assert not t.holding and t.due_in(3.0) == 7.0  # nothing new: the keep-alive at 10 s
+    assert t.observe(5, 100, 0.5) is None and t.holding
+    assert t.due_in(0.5) == 0.5  # the held change may go at 1 s
+    assert t.tick(1.0) is not None and not t.holding and t.due_in(1.0) == 10.0
+
+
 def test_eta_comes_from_the_measured_rate() -> None:
     t = ProgressThrottle(0.0)
     assert t.current().eta is None  # nothing measured yet: no guess
