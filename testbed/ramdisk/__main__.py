@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RamdiskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("ramdisk: interrupted; the build was stopped and its mounts released", file=sys.stderr)
+        return 130
     how = "reused (inputs unchanged)" if built.reused else f"built in {built.record.seconds:.0f} s"
     print(f"ramdisk {how}")
     print(f"  kernel     {built.kernel}  {built.record.kernel_bytes / _MIB:.1f} MiB")
