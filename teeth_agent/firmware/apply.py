@@ -146,11 +146,11 @@ async def apply_settings(backend: Backend, plan: FirmwarePlan) -> tuple[list[Jso
     return out, reboot and any(o["outcome"] in ("applied", "pending_reboot") for o in out)
 
 
-async def apply_secure_boot(backend: Backend, plan: FirmwarePlan) -> tuple[JsonObject | None, bool]:
+async def apply_secure_boot(backend: Backend, plan: FirmwarePlan) -> tuple[JsonObject, bool]:
     current, wanted = plan.secure_boot
-    if wanted is None:
-        return None, False
     out: JsonObject = {"before": current, "target": wanted, "after": current, "message": None}
+    if wanted is None:
+        return {**out, "outcome": "unmanaged"}, False
     if current is None:
         msg = "Secure Boot state is not readable here (legacy BIOS boot or no EFI variables)"
         return {**out, "outcome": "unsupported", "message": msg}, False

@@ -2,7 +2,8 @@
 
 Order matters: firmware first, then settings (a BIOS flash may reset them), then Secure Boot. The result:
     {"passed", "reboot_required", "components": [{id, before, target, after, outcome, ...}],
-     "not_present": [...], "settings": [...], "secure_boot": {...} | null}
+     "not_present": [...], "settings": [...], "secure_boot": {before, target, after, outcome, message}}
+Secure Boot's state is always reported; with `secure_boot: null` its outcome is "unmanaged".
 `passed` is false when any component, setting or Secure Boot request ended failed or unsupported:
 the machine is then not in the pinned state, whatever the reason.
 """
@@ -24,7 +25,7 @@ async def _plan(ctx: TaskContext, manifest: Manifest) -> FirmwarePlan:
     backend = ctx.backend
     components = await backend.firmware_components()
     settings = await backend.bios_settings() if manifest.settings else {}
-    secure = await backend.secure_boot() if manifest.secure_boot is not None else None
+    secure = await backend.secure_boot()
     return plan_firmware(components, manifest, settings, secure)
 
 
@@ -41,8 +42,7 @@ async def secure_firmware(
     settings, settings_reboot = await apply_settings(ctx.backend, plan)
     secure, secure_reboot = await apply_secure_boot(ctx.backend, plan)
     outcomes = [c["outcome"] for c in components] + [s["outcome"] for s in settings]
-    if secure is not None:
-        outcomes.append(secure["outcome"])
+    outcomes.append(secure["outcome"])
     return {
         "passed": all(o in DONE for o in outcomes),
         "reboot_required": settings_reboot or secure_reboot or any(c["reboot_required"] for c in components),

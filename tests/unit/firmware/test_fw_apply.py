@@ -52,6 +52,13 @@ async def test_updates_are_fetched_verified_flashed_and_confirmed_by_re_reading(
     assert result["passed"] and not result["reboot_required"]
     assert (c["bios"]["before"], c["bios"]["after"], c["bios"]["outcome"]) == ("1.0", "1.1", "updated")
     assert c["nvme0"]["after"] == "A2"
+    assert result["secure_boot"] == {
+        "before": False,
+        "target": None,
+        "after": False,
+        "message": None,
+        "outcome": "unmanaged",
+    }
     assert leftovers(tmp_path) == []  # images removed after flashing
 
 
