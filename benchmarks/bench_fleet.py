@@ -36,7 +36,7 @@ def _run_fleet(machines: int, scenario: Path | None, workdir: Path) -> tuple[flo
     """(wall seconds, peak RSS MiB, report) of one `teeth-sim demo` child process."""
     report = workdir / f"report-{machines}-{scenario.stem if scenario else 'demo'}.json"
     argv = [sys.executable, "-m", "simulator.cli", "demo", "--plain", "--machines", str(machines),
-            "--report", str(report)]
+            "--report", str(report), "--timeout", "900"]
     if scenario is not None:
         argv += ["--scenario", str(scenario)]
     start = time.monotonic()

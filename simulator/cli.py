@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", type=Path, help="scenario TOML (default: simulator/scenarios/demo.toml)")
     demo.add_argument("--seed", type=int, help="seed for identities and fault placement")
     demo.add_argument("--speed", type=float, help="simulated seconds per wall second")
+    demo.add_argument("--timeout", type=float, help="wall seconds for the whole run and for any one step")
     demo.add_argument("--report", type=Path, default=Path("teeth-sim-report.json"), help="JSON report path")
     demo.add_argument("--record", type=Path, help="also record every protocol line as JSON lines here")
     demo.add_argument("--plain", action="store_true", help="no live display (for logs and CI)")
@@ -49,6 +50,10 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     if args.machines is not None and args.machines < 1:
         raise SpecError("--machines", "(option)", "an integer >= 1", args.machines)
     sc = load_scenario(args.scenario, machines=args.machines, profile=args.profile, seed=args.seed)
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise SpecError("--timeout", "(option)", "a number of seconds > 0", args.timeout)
+        sc = replace(sc, timeout=args.timeout, step_timeout=args.timeout)
     if args.speed is not None:
         if not args.speed > 0:
             raise SpecError("--speed", "(option)", "a number > 0", args.speed)

@@ -58,15 +58,19 @@ class SparseDisk:
         return b"".join(parts)
 
     def write(self, offset: int, data: bytes | memoryview) -> None:
-        view = memoryview(data).cast("B")
-        self._check(offset, len(view))
+        # One copy to bytes: slicing bytes and comparing bytes are memcpy/memcmp (memoryview == bytes is not).
+        raw = memoryview(data).cast("B").tobytes()
+        self._check(offset, len(raw))
+        if offset % BLOCK == 0 and len(raw) % BLOCK == 0 and raw == bytes(len(raw)):
+            if raw:  # an all-zero, block-aligned write: a single extent update
+                self._zero_run(offset, offset + len(raw))
+            return
         pos = 0
         zero_from: int | None = None  # start of a run of whole zero blocks, folded in one extent update
-        while pos < len(view):
+        while pos < len(raw):
             index, within = divmod(offset + pos, BLOCK)
-            take = min(BLOCK - within, len(view) - pos)
-            # bytes == bytes is a memcmp; memoryview == bytes would compare item by item.
-            piece = view[pos : pos + take].tobytes()
+            take = min(BLOCK - within, len(raw) - pos)
+            piece = raw[pos : pos + take]
             if take == BLOCK and piece == _ZERO_BLOCK:
                 zero_from = index * BLOCK if zero_from is None else zero_from
                 pos += take

@@ -163,7 +163,8 @@ class MachineHost:
                         rec.state = "failed"
                         return
                     continue
-                outcome = await self._run_step(step)
+                async with self.fleet.step_slot(step):
+                    outcome = await self._run_step(step)
                 rec.steps.append(outcome)
                 self.fleet.changed()
                 if outcome.outcome != "complete":
@@ -233,6 +234,7 @@ class Fleet:
         self._on_change = on_change
         self._record = record
         self.hosts: list[MachineHost] = []
+        self._slots = {s.method: asyncio.Semaphore(s.concurrency) for s in scenario.steps if s.concurrency}
         self.image: ImageBlob
 
     def _recorder_for(self, client: str) -> Callable[[str, bytes], None] | None:
@@ -240,6 +242,10 @@ class Fleet:
         if record is None:
             return None
         return lambda direction, line: record(client, direction, line)
+
+    def step_slot(self, step: Step) -> contextlib.AbstractAsyncContextManager[object]:
+        slot = self._slots.get(step.method)
+        return slot if slot is not None else contextlib.nullcontext()
 
     def changed(self) -> None:
         if self._on_change is not None:

@@ -4,7 +4,8 @@
                (shortest wall sleep of the agents' clock, default 0.1 s: see SimClock), seed,
                timeout (wall seconds for the whole run), step_timeout (wall seconds per task)
     [image]    size of the simulated tenant image served to the fleet, compression ("gzip" | "none")
-    [[steps]]  method, params (a table; strings "@image", "@image_id", "@configdrive", "@qc_spec",
+    [[steps]]  method, concurrency (at most this many machines in the step at once; 0 = no limit),
+               params (a table; strings "@image", "@image_id", "@configdrive", "@qc_spec",
                "@firmware" are replaced per machine), required (fail the machine if the agent does not
                advertise the method; default false: the step is recorded as "not advertised" and skipped)
     [[faults]] a fault (see simulator.faults) plus who gets it: `machines = [0, 3]` (indices) or
@@ -33,6 +34,8 @@ class Step:
     method: str
     params: dict[str, Any]
     required: bool = False
+    # At most this many machines run the step at once (0: no limit), as a conductor paces deployments.
+    concurrency: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,13 +112,13 @@ def _resolution(fleet: Reader) -> float:
 
 
 def _step(r: Reader) -> Step:
-    r.check_keys({"method", "params", "required"})
+    r.check_keys({"method", "params", "required", "concurrency"})
     method = r.text("method")
     if "." not in method:
         r.fail("method", "a method name like decom.disk_erase", method)
     params = r.table("params").data
     _check_placeholders(r, "params", params)
-    return Step(method, dict(params), r.flag("required", False))
+    return Step(method, dict(params), r.flag("required", False), r.integer("concurrency", 0, minimum=0))
 
 
 def _check_placeholders(r: Reader, where: str, value: object) -> None:
