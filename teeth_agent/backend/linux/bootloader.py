@@ -14,6 +14,7 @@ from teeth_agent.backend.linux.image_fs import (
     find_in_partitions,
     kernel_candidates,
     reread_table,
+    reread_table_if_any,
 )
 from teeth_agent.backend.linux.mounts import mounted
 from teeth_agent.backend.linux.partitions import ESP_TYPE
@@ -47,16 +48,16 @@ class LinuxBoot:
 
     async def repair_backup_gpt(self, disk: str) -> bool:
         disk = self._guard.check(disk)
-        table = await reread_table(self._runner, disk)
-        if table.label != "gpt":
+        table = await reread_table_if_any(self._runner, disk)
+        if table is None or table.label != "gpt":
             return False
         await self._runner.run(["sgdisk", "--move-second-header", disk], timeout=TOOL_TIMEOUT)
         return True
 
     async def read_grub_config(self, disk: str) -> str | None:
         disk = self._guard.check(disk)
-        table = await reread_table(self._runner, disk)
-        found = await find_in_partitions(self._runner, table, GRUB_CONFIGS)
+        table = await reread_table_if_any(self._runner, disk)
+        found = None if table is None else await find_in_partitions(self._runner, table, GRUB_CONFIGS)
         if found is None:
             return None
         part, relative = found

@@ -15,13 +15,22 @@ TOOL_TIMEOUT = 60.0
 GRUB_CONFIGS = ("boot/grub/grub.cfg", "grub/grub.cfg", "boot/grub2/grub.cfg", "grub2/grub.cfg")
 
 
-async def reread_table(runner: Runner, disk: str) -> PartitionTable:
+async def reread_table_if_any(runner: Runner, disk: str) -> PartitionTable | None:
+    """The disk's partition table after the kernel re-read it, or None when the disk has none (a
+    whole-disk filesystem image is a valid image)."""
     await runner.run(["partprobe", disk], timeout=TOOL_TIMEOUT, check=False)
     await runner.run(["udevadm", "settle", "--timeout=30"], timeout=TOOL_TIMEOUT, check=False)
     result = await runner.run(["sfdisk", "--json", disk], timeout=TOOL_TIMEOUT, check=False)
     if result.returncode != 0:
-        raise DeviceStateError(f"{disk} has no partition table: {result.stderr.strip()}")
+        return None
     return parse_sfdisk_json(result.stdout)
+
+
+async def reread_table(runner: Runner, disk: str) -> PartitionTable:
+    table = await reread_table_if_any(runner, disk)
+    if table is None:
+        raise DeviceStateError(f"{disk} has no partition table")
+    return table
 
 
 @asynccontextmanager
