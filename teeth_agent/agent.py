@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import ssl
 from collections.abc import Coroutine
@@ -31,13 +32,15 @@ from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.connection import CallTimeout, CommandFailed, Connection, ConnectionClosed, Reply
 from teeth_agent.dial import Backoff, Dialer, EndpointUrl, Opener, Streams, open_endpoint
 from teeth_agent.logforward import LogForwarder, Send
-from teeth_agent.protocol import Command, ErrorPayload, JsonObject, Role
+from teeth_agent.protocol import Command, ErrorPayload, JsonObject, LocalProtocolError, Role
 from teeth_agent.tasks.outbox import SendStatus, StatusOutbox
 from teeth_agent.tasks.records import TaskRecord
 from teeth_agent.tasks.runner import TaskRunner
 from teeth_agent.tasks.store import JsonFileStore, TaskStore
 
 log = logging.getLogger(__name__)
+
+HANDSHAKE_BUDGET = 512 * 1024  # bytes; the line limit is 1 MiB
 
 # Serials firmware vendors leave in place of a real one; none of them identifies a machine.
 PLACEHOLDER_SERIALS = frozenset(
@@ -152,7 +155,7 @@ class Agent:
         core = core_commands(
             info,
             uptime=lambda: loop.time() - started,
-            tasks=lambda: [r.summary() for r in self._runner.records()],
+            tasks=lambda: [r.brief() for r in self._runner.records()],
             inventory=self._backend.inventory,
         )
         tasks = (*self._flows.tasks, *self._plugins.tasks, *self._extra_tasks)
@@ -214,6 +217,9 @@ class Agent:
             "methods": list(self._registry.methods),
             "tasks": self._runner.outstanding(),
         }
+        if len(json.dumps(params)) > HANDSHAKE_BUDGET:
+            # Results travel again with each re-sent status; the handshake must fit in one line.
+            params["tasks"] = self._runner.outstanding(brief=True)
         if self._config.token is not None:
             params["token"] = self._config.token
         try:
@@ -248,6 +254,10 @@ class Agent:
                 await conn.call("task_status", params)
             except CommandFailed:
                 return False
+            except LocalProtocolError as exc:
+                # Cannot be put on the wire (the runner bounds results, so this is a bug): never retry it.
+                log.error("task_status %s not sendable: %s", params.get("task_id"), exc)
+                return False
             return True
 
         return send
@@ -255,7 +265,7 @@ class Agent:
     def _log_sender(self, conn: Connection) -> Send:
         async def send(params: JsonObject) -> None:
             # A log record the endpoint refused or did not answer in time is not worth stalling for.
-            with contextlib.suppress(CommandFailed, CallTimeout):
+            with contextlib.suppress(CommandFailed, CallTimeout, LocalProtocolError):
                 await conn.call("log", params)
 
         return send

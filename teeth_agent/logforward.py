@@ -26,6 +26,7 @@ Send = Callable[[JsonObject], Awaitable[object]]
 # Set by the task runner in each task's own context; asyncio tasks and to_thread() inherit it.
 current_task_id: ContextVar[str | None] = ContextVar("teeth_agent_task_id", default=None)
 
+MAX_TEXT = 16 * 1024
 DEFAULT_EXCLUDE = ("teeth_agent.connection", "teeth_agent.protocol", "teeth_agent.dial", "asyncio")
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -34,7 +35,7 @@ def record_to_params(record: logging.LogRecord) -> JsonObject:
     """The params of a `log` command for one record."""
     params: JsonObject = {
         "level": record.levelname.lower(),
-        "msg": record.getMessage(),
+        "msg": _clip(record.getMessage()),
         "time": record.created,
         "logger": record.name,
     }
@@ -52,9 +53,14 @@ def record_to_params(record: logging.LogRecord) -> JsonObject:
 
 
 def _json_safe(value: object) -> object:
-    if value is None or isinstance(value, bool | int | float | str):
+    if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value)
+    return _clip(value if isinstance(value, str) else str(value))
+
+
+def _clip(text: str) -> str:
+    # One record must never come near the protocol's line limit (1 MiB).
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"... [{len(text) - MAX_TEXT} more]"
 
 
 class LogForwarder(logging.Handler):

@@ -86,9 +86,17 @@ class TaskRecord:
         return out
 
     def summary(self) -> JsonObject:
-        """What a repeated task command, the handshake and `status` say about this task."""
+        """What a repeated task command and the handshake say about this task (its full last status)."""
         out = self.status_params()
         out["acked"] = self.acked
+        return out
+
+    def brief(self) -> JsonObject:
+        """A summary without result or error details, for listings (`status`) that must stay small."""
+        out: JsonObject = {"task_id": self.task_id, "method": self.method, "seq": self.seq}
+        out.update(state=str(self.state), percent=round(self.percent, 1), acked=self.acked)
+        if self.error is not None:
+            out["msg"] = self.error.get("msg", "")
         return out
 
     def to_json(self) -> JsonObject:

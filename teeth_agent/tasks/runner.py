@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from teeth_agent.backend.api import Backend, Clock
-from teeth_agent.commands.errors import Busy, Internal, InvalidParams
+from teeth_agent.commands.errors import Busy, CommandError, Internal, InvalidParams
 from teeth_agent.commands.params import get_str
 from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.logforward import current_task_id
@@ -39,6 +39,12 @@ StatusSink = Callable[[TaskRecord], None]
 AfterAck = Callable[[Backend, Mapping[str, Any]], Awaitable[None]]
 ErrorMapper = Callable[[BaseException], JsonObject]
 MAX_TASK_ID = 200
+# A final status must fit in one protocol line (1 MiB) with room to spare, or it could never be delivered.
+MAX_RESULT_BYTES = 768 * 1024
+
+
+class ResultTooLarge(CommandError):
+    type = "result_too_large"
 
 
 class TaskRunner:
@@ -109,9 +115,10 @@ class TaskRunner:
     def records(self) -> list[TaskRecord]:
         return sorted(self._records.values(), key=lambda r: r.started_at)
 
-    def outstanding(self) -> list[JsonObject]:
+    def outstanding(self, *, brief: bool = False) -> list[JsonObject]:
         """Tasks the endpoint still has to hear the end of: unfinished, or final and unacknowledged."""
-        return [r.summary() for r in self.records() if not (r.final and r.acked)]
+        pending = [r for r in self.records() if not (r.final and r.acked)]
+        return [r.brief() if brief else r.summary() for r in pending]
 
     @property
     def active(self) -> str | None:
@@ -220,7 +227,11 @@ class TaskRunner:
             result = await spec.run(ctx, parsed)
             if not isinstance(result, dict):
                 raise TypeError(f"{spec.method} returned {type(result).__name__}, not a JSON object")
-            json.dumps(result)
+            size = len(json.dumps(result))
+            if size > MAX_RESULT_BYTES:
+                raise ResultTooLarge(
+                    f"the result of {spec.method} is {size} bytes (limit {MAX_RESULT_BYTES})"
+                )
         except Exception as exc:
             log.warning("task %s (%s) failed: %s", ctx.task_id, spec.method, exc, exc_info=True)
             return False, self._to_error(exc)

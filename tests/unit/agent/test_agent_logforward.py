@@ -86,3 +86,9 @@ async def test_a_record_whose_send_failed_is_kept_for_the_next_link() -> None:
     pump = asyncio.create_task(fwd.pump(broken))
     await asyncio.gather(pump, return_exceptions=True)
     assert fwd.buffered == 1
+
+
+def test_huge_messages_and_fields_are_clipped() -> None:
+    params = record_to_params(_record("m" * 100_000, blob="b" * 100_000))
+    assert len(params["msg"]) < 17_000 and params["msg"].endswith("more]")
+    assert len(params["fields"]["blob"]) < 17_000

@@ -340,3 +340,23 @@ async def test_outbox_retries_a_status_that_got_no_answer() -> None:
     pump.cancel()
     await asyncio.gather(pump, return_exceptions=True)
     assert attempts == [final.seq, final.seq] and outbox.pending() == []
+
+
+async def test_a_result_too_big_for_one_line_becomes_an_error(backend: NullBackend, tmp_path: Path) -> None:
+    async def huge(ctx: TaskContext, parsed: object) -> dict[str, Any]:
+        return {"blob": "x" * (2 << 20)}
+
+    sink = Sink()
+    runner = make_runner(backend, MemoryStore(), sink, tmp_path)
+    owner = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    runner.start(TaskSpec("test.huge", validate=lambda p: None, run=huge), {"task_id": "x"})
+    await sink.finished.wait()
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+    final = sink.seen[-1]
+    assert final.error is not None and final.error["type"] == "result_too_large"
+    assert final.brief() == {
+        "task_id": "x", "method": "test.huge", "seq": final.seq, "state": "error", "percent": 0.0,
+        "acked": False, "msg": final.error["msg"],
+    }  # fmt: skip
