@@ -17,6 +17,7 @@ import resource
 import sys
 
 from teeth_agent.endpoint.api import Endpoint
+from teeth_agent.endpoint.gcpolicy import GcPolicy
 
 
 def raise_fd_limit(wanted: int) -> int:
@@ -72,7 +73,8 @@ async def main_async(mode: str, fds: int) -> None:
         await wait_stdin_closed()
         server.close()
         return
-    async with Endpoint(heartbeat_interval=60.0) as ep:
+    # As `teeth-endpoint serve` runs it: with its GC policy.
+    async with Endpoint(heartbeat_interval=60.0, gc_policy=GcPolicy()) as ep:
         url = await ep.listen("tcp://127.0.0.1:0")
         print(f"READY {url.rsplit(':', 1)[1]}", flush=True)
         await wait_stdin_closed()

@@ -118,11 +118,13 @@ class Connection:
         self._reader, self._writer = reader, writer
         self._handler = handler
         self._max_write_buffer = max_write_buffer
-        self._slots = asyncio.Semaphore(max_concurrent)
+        self._max_concurrent = max_concurrent
+        self._slots: asyncio.Semaphore | None = None  # made on the first awaitable handler
         self._waiters: dict[str, asyncio.Future[Success | Error] | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._tg: asyncio.TaskGroup | None = None
-        self._stopped = asyncio.Event()
+        self._reading: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.TimerHandle | None = None
         self._last_rx = asyncio.get_running_loop().time()
         self._abort = False
         self._sent_fatal = False
@@ -137,9 +139,10 @@ class Connection:
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
-                self._spawn(self._read_loop())
-                self._spawn(self._keepalive())
-                await self._stopped.wait()
+                self._schedule_keepalive(self.idle_interval)
+                self._reading = self._spawn(self._read_loop())
+                # Ends with the read loop: end of stream, a violation, or _shutdown cancelling it.
+                await asyncio.wait([self._reading])
                 for task in list(self._tasks):
                     task.cancel()
         finally:
@@ -169,11 +172,12 @@ class Connection:
         except (OSError, TimeoutError):
             pass
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         assert self._tg is not None
         task: asyncio.Task[None] = self._tg.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _read_loop(self) -> None:
         session = self.session
@@ -207,20 +211,26 @@ class Connection:
         else:
             self._shutdown("peer closed the connection")
 
-    async def _keepalive(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self.closed:
-            interval = self.idle_interval
-            idle = loop.time() - self._last_rx
-            if idle >= 3 * interval:
-                self._shutdown(f"no traffic from peer for {idle:.0f} s")
-                return
-            if idle < interval:
-                await asyncio.sleep(interval - idle)
-                continue
-            if not self.session.ended:
-                self.notify("ping", {})
-            await asyncio.sleep(interval)
+    # A timer callback rather than a task: at 10,000 links, every object per link counts (the cyclic
+    # GC's full passes grow with them, and so does p99 latency).
+    def _schedule_keepalive(self, delay: float) -> None:
+        self._keepalive = asyncio.get_running_loop().call_later(delay, self._keepalive_tick)
+
+    def _keepalive_tick(self) -> None:
+        if self.closed:
+            return
+        interval = self.idle_interval
+        idle = asyncio.get_running_loop().time() - self._last_rx
+        if idle >= 3 * interval:
+            self._shutdown(f"no traffic from peer for {idle:.0f} s")
+            return
+        if idle < interval:
+            self._schedule_keepalive(interval - idle)
+            return
+        if not self.session.ended:
+            self.notify("ping", {})
+        if not self.closed:
+            self._schedule_keepalive(interval)
 
     # -- incoming --------------------------------------------------------------------------------------
 
@@ -236,6 +246,8 @@ class Connection:
         if not inspect.isawaitable(reply):
             self._answer(cmd, reply)
             return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._max_concurrent)
         await self._slots.acquire()  # back-pressure: stop reading while too many handlers run
         self._spawn(self._serve(cmd, reply))
 
@@ -245,6 +257,7 @@ class Connection:
         except Exception as exc:
             reply = self._failure(cmd, exc)
         finally:
+            assert self._slots is not None
             self._slots.release()
         self._answer(cmd, reply)
 
@@ -347,4 +360,7 @@ class Connection:
             if waiter is not None and not waiter.done():
                 waiter.set_exception(ConnectionClosed(reason))
         self._waiters.clear()
-        self._stopped.set()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        if self._reading is not None and self._reading is not asyncio.current_task():
+            self._reading.cancel()

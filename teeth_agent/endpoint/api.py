@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 
 from teeth_agent.endpoint.fleet import AgentInfo, TaskView
+from teeth_agent.endpoint.gcpolicy import GcPolicy
 from teeth_agent.endpoint.server import AgentServer
 from teeth_agent.endpoint.wire import FINAL_STATES, LogRecord
 from teeth_agent.protocol import JsonObject
@@ -47,12 +48,14 @@ class Endpoint:
         heartbeat_interval: float = 20.0,
         call_timeout: float = 60.0,
         line_limit: int | None = None,
+        gc_policy: GcPolicy | None = None,
     ) -> None:
         self.server = AgentServer(
             token=token,
             heartbeat_interval=heartbeat_interval,
             call_timeout=call_timeout,
             line_limit=line_limit,
+            gc_policy=gc_policy,
         )
         self.addresses: list[str] = []
 

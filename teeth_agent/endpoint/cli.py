@@ -23,6 +23,7 @@ from pathlib import Path
 from teeth_agent.endpoint.api import Endpoint
 from teeth_agent.endpoint.control import ControlServer, default_control_path
 from teeth_agent.endpoint.display import format_log
+from teeth_agent.endpoint.gcpolicy import GcPolicy
 from teeth_agent.endpoint.server import server_tls_context
 
 log = logging.getLogger("teeth_agent.endpoint")
@@ -66,7 +67,8 @@ async def serve(args: argparse.Namespace) -> None:
     token = read_token(args.token_file) if args.token_file else None
     tls = tls_from_args(args)
     control_path = args.control or default_control_path()
-    async with Endpoint(token=token, heartbeat_interval=args.heartbeat_interval) as ep:
+    gc_policy = GcPolicy()  # this process is ours: keep full GC passes short with many agents
+    async with Endpoint(token=token, heartbeat_interval=args.heartbeat_interval, gc_policy=gc_policy) as ep:
         for url in args.listen:
             log.info("listening on %s", await ep.listen(url, tls))
         control = ControlServer(ep)

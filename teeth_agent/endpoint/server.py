@@ -27,6 +27,7 @@ from pathlib import Path
 
 from teeth_agent.connection import Connection, Hangup, Reply
 from teeth_agent.endpoint.fleet import Fleet, TaskView
+from teeth_agent.endpoint.gcpolicy import GcPolicy
 from teeth_agent.endpoint.hub import Hub
 from teeth_agent.endpoint.listen_url import parse_listen_url
 from teeth_agent.endpoint.wire import BadParams, Handshake, parse_handshake, parse_log, parse_task_status
@@ -66,6 +67,7 @@ class AgentServer:
         call_timeout: float = 60.0,
         line_limit: int | None = None,
         clock: Callable[[], float] = time.time,
+        gc_policy: GcPolicy | None = None,
     ) -> None:
         if token is not None and not token:
             raise ValueError("the shared token must not be empty")
@@ -77,6 +79,7 @@ class AgentServer:
         self._call_timeout = call_timeout
         self._line_limit = line_limit
         self._clock = clock
+        self._gc = gc_policy
         self._servers: list[asyncio.Server] = []
         self._active: set[Connection] = set()
         self._idle = asyncio.Event()
@@ -136,12 +139,16 @@ class AgentServer:
         link.conn = conn
         self._active.add(conn)
         self._idle.clear()
+        if self._gc is not None:
+            self._gc.link_opened()
         try:
             reason = await conn.run()
         finally:
             self._active.discard(conn)
             if not self._active:
                 self._idle.set()
+            if self._gc is not None:
+                self._gc.link_closed()
             if link.agent_id is not None and self.links.get(link.agent_id) is conn:
                 del self.links[link.agent_id]
                 self.fleet.disconnected(link.agent_id, self._clock())
