@@ -16,12 +16,12 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
 JsonObject = dict[str, Any]
-Send = Callable[[JsonObject], Awaitable[object]]
+Send = Callable[[JsonObject], Coroutine[Any, Any, object]]
 
 # Set by the task runner in each task's own context; asyncio tasks and to_thread() inherit it.
 current_task_id: ContextVar[str | None] = ContextVar("teeth_agent_task_id", default=None)
@@ -171,10 +171,12 @@ class LogForwarder(logging.Handler):
 async def _send_all(send: Send, batch: list[JsonObject]) -> None:
     """Send a batch concurrently, in order; if any send fails, the whole batch stays buffered (it may
     then arrive twice: logs are delivered at least once)."""
-    outcomes = await asyncio.gather(*(send(p) for p in batch), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for params in batch:
+                tg.create_task(send(params))
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None  # e.g. ConnectionClosed: the link's normal end
 
 
 def dropped_notice(count: int) -> JsonObject:
