@@ -30,6 +30,9 @@ class PartitionTable:
     label: str  # "gpt" | "dos"
     sector_size: int
     partitions: tuple[Partition, ...]
+    # GPT: the last sector a partition may use, as the header says. Tools may keep it well before the
+    # backup entries (sgdisk mirrors the first usable sector's gap at the end), so it bounds a new one.
+    last_lba: int | None = None
 
     def by_name(self, name: str) -> Partition | None:
         return next((p for p in self.partitions if p.name == name), None)
@@ -69,8 +72,12 @@ def _table(table: dict[str, Any]) -> PartitionTable:
         )
         for p in table.get("partitions", ())
     )
+    last = table.get("lastlba")
     return PartitionTable(
-        label=table.get("label", "dos"), sector_size=int(table.get("sectorsize", 512)), partitions=parts
+        label=table.get("label", "dos"),
+        sector_size=int(table.get("sectorsize", 512)),
+        partitions=parts,
+        last_lba=int(last) if last is not None else None,
     )
 
 
@@ -81,6 +88,8 @@ def plan_config_drive(table: PartitionTable, disk_size: int, fs_size: int) -> tu
     """
     sector = table.sector_size
     end = disk_size // sector - (GPT_BACKUP_SECTORS if table.label == "gpt" else 0)
+    if table.last_lba is not None:
+        end = min(end, table.last_lba + 1)
     align = ALIGN_BYTES // sector
     size = -(-fs_size // sector)
     start = (end - size) // align * align
