@@ -6,7 +6,6 @@ Root only; every block device touched is a loop device this module attached.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -95,16 +94,12 @@ def ok(outcome: dict[str, Any]) -> Any:
     return outcome["result"]
 
 
-def encode_files(files: Mapping[str, bytes]) -> dict[str, str]:
-    return {path: base64.b64encode(data).decode() for path, data in files.items()}
-
-
-def read_table(backing: Path, sector_size: int = 512) -> dict[str, Any]:
-    """sfdisk's view of the partition table in a backing file."""
-    argv = ["sfdisk", "--json", "--sector-size", str(sector_size), str(backing)]
-    table: dict[str, Any] = json.loads(subprocess.run(argv, check=True, capture_output=True,
-                                                      text=True).stdout)["partitiontable"]
-    return table
+def stage_files(files: Mapping[str, bytes], where: Path) -> str:
+    """Lay `files` out under `where` (visible in the namespace: only /dev is private there)."""
+    for relative, data in files.items():
+        (where / relative).parent.mkdir(parents=True, exist_ok=True)
+        (where / relative).write_bytes(data)
+    return str(where)
 
 
 def probe(backing: Path, offset: int) -> dict[str, str]:
@@ -114,5 +109,4 @@ def probe(backing: Path, offset: int) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-__all__ = ["MIB", "AttachLoop", "attach_loop", "encode_files", "in_standby_namespace", "ok", "probe",
-           "read_table"]
+__all__ = ["MIB", "AttachLoop", "attach_loop", "in_standby_namespace", "ok", "probe", "stage_files"]

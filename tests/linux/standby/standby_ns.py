@@ -13,7 +13,6 @@ run (NoKexecRunner). Prints one JSON line: {"dev": [...], "result": ...} or {"er
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import os
@@ -48,12 +47,15 @@ async def task(backend: Backend, method: str, params: dict[str, Any], state_dir:
     return {"result": result, "last_progress": ticks[-1] if ticks else None}
 
 
+def read_tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 async def op(backend: Backend, name: str, disk: str, args: dict[str, Any]) -> Any:
     if name == "task":
         return await task(backend, args["method"], args["params"], args["state_dir"])
     if name == "write_config_drive":
-        files = {path: base64.b64decode(data) for path, data in args["files"].items()}
-        return await backend.write_config_drive(disk, files)
+        return await backend.write_config_drive(disk, read_tree(Path(args["files_dir"])))
     if name == "install_bootloader":
         done = await backend.install_bootloader(disk, BootMode(args["mode"]))
         return {"disk": done.disk, "mode": done.mode.value, "efi_entry": done.efi_entry}
