@@ -28,8 +28,9 @@ from teeth_agent.commands.params import get_str
 from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.logforward import current_task_id
 from teeth_agent.tasks.context import TaskContext
-from teeth_agent.tasks.progress import ProgressThrottle, Update
+from teeth_agent.tasks.progress import Update
 from teeth_agent.tasks.records import JsonObject, TaskRecord, TaskState
+from teeth_agent.tasks.reporter import ProgressReporter
 from teeth_agent.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -174,21 +175,23 @@ class TaskRunner:
 
     async def _execute(self, spec: TaskSpec, parsed: object, rec: TaskRecord) -> None:
         current_task_id.set(rec.task_id)
-        held = asyncio.Event()
-        throttle = ProgressThrottle(
-            self._clock.monotonic(), min_interval=self._min_interval, max_interval=self._max_interval
+        reporter = ProgressReporter(
+            self._clock,
+            lambda update: self._update(rec.task_id, update),
+            min_interval=self._min_interval,
+            max_interval=self._max_interval,
         )
         ctx = TaskContext(
             task_id=rec.task_id,
             method=rec.method,
             backend=self._backend,
-            progress=self._progress_sink(rec.task_id, throttle, held),
+            progress=reporter.sink,
             log=logging.LoggerAdapter(task_log, {"task_id": rec.task_id}),
             state_dir=self._state_dir,
         )
         try:
             async with asyncio.TaskGroup() as tg:
-                ticker = tg.create_task(self._tick(rec.task_id, throttle, held))
+                ticker = tg.create_task(reporter.run())
                 try:
                     outcome = await self._outcome(spec, ctx, parsed)
                 finally:
@@ -243,45 +246,6 @@ class TaskRunner:
         now = self._clock.time()
         self._commit(rec.completed(payload, now) if ok else rec.failed(payload, now))
 
-    def _progress_sink(
-        self, task_id: str, throttle: ProgressThrottle, held: asyncio.Event
-    ) -> Callable[[float, float], None]:
-        loop = asyncio.get_running_loop()
-
-        def on_loop(done: float, total: float) -> None:
-            update = throttle.observe(done, total, self._clock.monotonic())
-            if update is not None:
-                self._update(task_id, update)
-            elif throttle.holding:
-                held.set()  # wake the ticker: this change goes out once min_interval has passed
-
-        def progress(done: float, total: float) -> None:
-            # Backends may report from a worker thread; records are only touched on the loop.
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                on_loop(done, total)
-            else:
-                loop.call_soon_threadsafe(on_loop, done, total)
-
-        return progress
-
-    async def _tick(self, task_id: str, throttle: ProgressThrottle, held: asyncio.Event) -> None:
-        """Send held changes and keep-alive updates; sleeps until one is due (no polling, which matters
-        when a fast simulated clock runs a thousand tasks in one process)."""
-        while True:
-            held.clear()
-            delay = throttle.due_in(self._clock.monotonic())
-            if throttle.holding:
-                await self._clock.sleep(delay)
-            else:
-                await _sleep_unless(self._clock, delay, held)
-            update = throttle.tick(self._clock.monotonic())
-            if update is not None:
-                self._update(task_id, update)
-
     def _update(self, task_id: str, update: Update) -> None:
         rec = self._records.get(task_id)
         if rec is None or rec.final:
@@ -294,12 +258,3 @@ class TaskRunner:
         for rec in done[: max(0, len(done) - self._keep_acked)]:
             del self._records[rec.task_id]
             self._store.delete(rec.task_id)
-
-
-async def _sleep_unless(clock: Clock, delay: float, event: asyncio.Event) -> None:
-    """Sleep `delay` clock seconds, or less if `event` is set first."""
-    async with asyncio.TaskGroup() as tg:
-        sleeper = tg.create_task(clock.sleep(delay))
-        waiter = tg.create_task(event.wait())
-        sleeper.add_done_callback(lambda _: waiter.cancel())
-        waiter.add_done_callback(lambda _: sleeper.cancel())

@@ -200,21 +200,31 @@ async def test_runner_turns_exceptions_into_error_statuses(backend: NullBackend,
 
 
 async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock, tmp_path: Path) -> None:
+    sink = Sink()
+    reported = asyncio.Event()
+
+    def on_status(rec: TaskRecord) -> None:
+        sink(rec)
+        if rec.percent > 0:
+            reported.set()
+
     async def threaded(ctx: TaskContext, parsed: object) -> dict[str, Any]:
         await asyncio.to_thread(ctx.progress, 30, 100)
-        await clock.sleep(2)  # let the runner's ticker send the held update
-        await asyncio.sleep(0)
+        async with asyncio.timeout(10):
+            await reported.wait()  # the runner's reporter sends it once min_interval (clock time) passed
         return {}
 
-    sink = Sink()
-    runner = make_runner(NullBackend(clock=clock), MemoryStore(), sink, tmp_path)
+    runner = TaskRunner(
+        backend=NullBackend(clock=clock), store=MemoryStore(), state_dir=tmp_path, to_error=error_payload,
+        on_status=on_status,
+    )  # fmt: skip
     owner = asyncio.create_task(runner.run())
     await asyncio.sleep(0)
     runner.start(TaskSpec("test.thread", validate=lambda p: None, run=threaded), {"task_id": "x"})
     await sink.finished.wait()
     owner.cancel()
     await asyncio.gather(owner, return_exceptions=True)
-    assert max(r.percent for r in sink.seen) == 30.0
+    assert max(r.percent for r in sink.seen) == 30.0 and sink.seen[-1].state is TaskState.COMPLETE
 
 
 async def test_after_ack_hook_waits_for_the_acknowledgement_and_holds_the_busy_slot(
