@@ -115,8 +115,29 @@ def _from_object(obj: dict[str, Any]) -> Message:
         result = obj["result"]
         if type(result) is not dict:
             raise RemoteProtocolError("result must be an object")
-        return Success(msg_id, result)
+        return _trusted_success(msg_id, result)
     return Error(msg_id, _error_payload(obj["error"]))
+
+
+# The checks above are the constructors' checks, made against peer input (so they raise Remote errors);
+# building through __init__ would repeat them on the hot path.
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _trusted_command(msg_id: str, method: str, params: dict[str, Any]) -> Command:
+    msg: Command = _new(Command)
+    _set(msg, "id", msg_id)
+    _set(msg, "method", method)
+    _set(msg, "params", params)
+    return msg
+
+
+def _trusted_success(msg_id: str, result: dict[str, Any]) -> Success:
+    msg: Success = _new(Success)
+    _set(msg, "id", msg_id)
+    _set(msg, "result", result)
+    return msg
 
 
 def _command(msg_id: str, obj: dict[str, Any]) -> Command:
@@ -128,7 +149,7 @@ def _command(msg_id: str, obj: dict[str, Any]) -> Command:
         params = {}
     elif type(params) is not dict:
         raise RemoteProtocolError("params must be an object")
-    return Command(msg_id, method, params)
+    return _trusted_command(msg_id, method, params)
 
 
 _ABSENT: Any = object()
