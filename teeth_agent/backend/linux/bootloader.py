@@ -17,7 +17,7 @@ from teeth_agent.backend.linux.image_fs import (
     reread_table_if_any,
 )
 from teeth_agent.backend.linux.mounts import mounted
-from teeth_agent.backend.linux.partitions import ESP_TYPE
+from teeth_agent.backend.linux.partitions import BIOS_BOOT_TYPE, ESP_TYPE
 from teeth_agent.backend.types import BootloaderInstall, BootMode, KexecTarget
 
 GRUB_TIMEOUT = 300.0
@@ -75,6 +75,11 @@ class LinuxBoot:
             # The directory that holds grub/ is grub's boot directory, wherever the image keeps it.
             boot_dir = where / relative.rsplit("/", 2)[0] if relative.count("/") >= 2 else where
             if mode is BootMode.BIOS:
+                if table.label == "gpt" and not any(p.type == BIOS_BOOT_TYPE for p in table.partitions):
+                    raise DeviceStateError(
+                        f"BIOS boot from the GPT image on {disk} needs a BIOS boot partition for grub's "
+                        "core image; the image has none"
+                    )
                 await self._runner.run(
                     ["grub-install", "--target=i386-pc", f"--boot-directory={boot_dir}", disk],
                     timeout=GRUB_TIMEOUT,
