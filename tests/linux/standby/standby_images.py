@@ -24,6 +24,7 @@ from typing import Any
 import zstandard
 
 MIB = 1 << 20
+BIOS_BOOT_TYPE = "21686148-6449-6E6F-744E-656564454649"  # GPT's "BIOS boot partition" ("Hah!IdontNeedEFI")
 FORMATS = ("raw", "gz", "xz", "zst", "qcow2")
 
 
@@ -42,7 +43,8 @@ def payload_disk(path: Path, size: int, *, label: str = "dos", seed: int = 7) ->
     return path.read_bytes()
 
 
-def grub_disk(path: Path, size: int, boot_files: dict[str, bytes], *, label: str = "dos") -> int:
+def grub_disk(path: Path, size: int, boot_files: dict[str, bytes], *, label: str = "dos",
+              bios_boot: bool = True) -> int:
     """An image with one ext4 partition (1 MiB to the end) holding `boot_files` (relative paths, e.g.
     boot/grub/grub.cfg); returns the partition's byte offset. GPT images get a BIOS boot partition too,
     as grub's i386-pc needs one to embed core.img there."""
@@ -54,8 +56,8 @@ def grub_disk(path: Path, size: int, boot_files: dict[str, bytes], *, label: str
     with path.open("wb") as f:
         f.truncate(size)
     if label == "gpt":
-        bios_boot = "21686148-6453-6F6E-7420-4E6565644546"
-        script = f"label: gpt\nstart=2048, size=2048, type={bios_boot}\nstart=4096, type=linux\n"
+        kind = BIOS_BOOT_TYPE if bios_boot else "linux"
+        script = f"label: gpt\nstart=2048, size=2048, type={kind}\nstart=4096, type=linux\n"
         offset = 4096 * 512
     else:
         script = "label: dos\nstart=2048, type=linux, bootable\n"

@@ -80,19 +80,23 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         out = {"result": result}
     out["kexec_calls"] = no_kexec.kexec_calls
-    out["dev_after"] = {e: _kind(Path("/dev", e)) for e in sorted(os.listdir("/dev"))}
     return out
 
 
 def _kind(path: Path) -> str:
     mode = path.lstat().st_mode
-    return "block" if stat.S_ISBLK(mode) else "file" if stat.S_ISREG(mode) else "other"
+    if stat.S_ISCHR(mode):
+        rdev = path.lstat().st_rdev
+        return f"char {os.major(rdev)}:{os.minor(rdev)}"
+    kinds = {stat.S_ISBLK: "block", stat.S_ISREG: "file", stat.S_ISDIR: "dir"}
+    return next((name for test, name in kinds.items() if test(mode)), "other")
 
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
     outcome: dict[str, Any] = {"dev": private_dev(spec["nodes"])}
     outcome |= asyncio.run(run(spec))
+    outcome["dev_after"] = {str(p.relative_to("/dev")): _kind(p) for p in sorted(Path("/dev").rglob("*"))}
     print(json.dumps(outcome))
 
 
