@@ -58,6 +58,7 @@ class ControlServer:
     def __init__(self, endpoint: Endpoint) -> None:
         self._ep = endpoint
         self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
 
     async def start(self, path: str) -> None:
         remove_stale_socket(path)
@@ -71,6 +72,8 @@ class ControlServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._clients):
+                writer.close()  # ends `logs -f` streams; their handlers see end of stream and stop
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -78,6 +81,7 @@ class ControlServer:
             writer.write(json.dumps(obj).encode() + b"\n")
             await writer.drain()
 
+        self._clients.add(writer)
         try:
             line = await reader.readline()
             async with asyncio.TaskGroup() as tg:
@@ -88,6 +92,7 @@ class ControlServer:
         except (OSError, ValueError) as exc:  # ValueError: request over the line limit
             log.debug("control client dropped: %s", exc)
         finally:
+            self._clients.discard(writer)
             writer.close()
 
     async def _answer(self, line: bytes, emit: Emit) -> None:

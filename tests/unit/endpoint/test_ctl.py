@@ -15,6 +15,7 @@ from teeth_agent.connection import Connection
 from teeth_agent.endpoint import ctl
 from teeth_agent.endpoint.api import Endpoint
 from teeth_agent.endpoint.control import ControlServer
+from teeth_agent.endpoint.wire import parse_log
 from teeth_agent.protocol import Command
 
 
@@ -118,3 +119,16 @@ async def test_malformed_control_requests_get_an_error(control: str) -> None:
     answer = json.loads(await reader.readline())
     assert answer == {"ok": False, "error": {"type": "bad_request", "msg": "agent must be str"}}
     writer.close()
+
+
+async def test_closing_the_control_server_ends_a_follow_stream(tmp_path: Path) -> None:
+    async with Endpoint() as ep:
+        server = ControlServer(ep)
+        path = str(tmp_path / "ctl.sock")
+        await server.start(path)
+        ep.server.hub.publish_log(parse_log("a1", {"level": "info", "msg": "hello"}))
+        stream = ctl.request(path, {"op": "logs", "follow": True, "backlog": 1})
+        assert (await anext(stream))["record"]["msg"] == "hello"  # the stream is being served
+        await asyncio.wait_for(server.close(), 10)
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(stream), 10)
