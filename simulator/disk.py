@@ -1,17 +1,31 @@
 """A simulated disk's contents: written 4 KiB chunks over an extent map of fills.
 
-Writes land in `chunks` (block index -> 4096 bytes); an all-zero chunk is not stored but folded into the
-extent map, so writing a mostly-zero multi-GiB image costs only its non-zero blocks. Whole-device
-operations (erase, discard, write-zeroes) replace the extent map's runs and drop overlapping chunks:
-O(extents + chunks), never O(size). Reads compose both layers, so erasure and written images can be checked
-byte for byte at any offset.
+Writes land in `chunks` (block index -> its 4096 bytes, zlib-compressed when that saves three quarters);
+an all-zero chunk is not stored but folded into the extent map, so writing a mostly-zero multi-GiB image
+costs only its non-zero blocks. Whole-device operations (erase, discard, write-zeroes) replace the extent
+map's runs and drop overlapping chunks: O(extents + chunks), never O(size). Reads compose both layers, so
+erasure and written images can be checked byte for byte at any offset.
 """
 
 from __future__ import annotations
 
+import zlib
+
 from simulator.extents import BLOCK, ZERO, ExtentMap, Fill
 
 _ZERO_BLOCK = bytes(BLOCK)
+# Written blocks that compress well (canaries, stamps, text) are kept compressed: a fleet's erase
+# canaries would otherwise hold megabytes per machine. A stored value of exactly BLOCK bytes is raw.
+_PACKED_MAX = BLOCK // 4
+
+
+def _pack(block: bytes) -> bytes:
+    packed = zlib.compress(block, 1)
+    return packed if len(packed) <= _PACKED_MAX else block
+
+
+def _unpack(stored: bytes) -> bytes:
+    return stored if len(stored) == BLOCK else zlib.decompress(stored)
 
 
 class SparseDisk:
@@ -29,7 +43,7 @@ class SparseDisk:
     def _block(self, index: int) -> bytes:
         stored = self.chunks.get(index)
         if stored is not None:
-            return stored
+            return _unpack(stored)
         return self.extents.render(index * BLOCK, (index + 1) * BLOCK)
 
     def _chunk_indices(self, first: int, last: int) -> list[int]:
@@ -51,7 +65,7 @@ class SparseDisk:
                 parts.append(self.extents.render(pos, chunk_start))
                 pos = chunk_start
             take_end = min(end, chunk_start + BLOCK)
-            parts.append(self.chunks[index][pos - chunk_start : take_end - chunk_start])
+            parts.append(_unpack(self.chunks[index])[pos - chunk_start : take_end - chunk_start])
             pos = take_end
         if pos < end:
             parts.append(self.extents.render(pos, end))
@@ -79,7 +93,7 @@ class SparseDisk:
                 self._zero_run(zero_from, index * BLOCK)
                 zero_from = None
             if take == BLOCK:
-                self.chunks[index] = piece
+                self.chunks[index] = _pack(piece)
             else:
                 old = self._block(index)
                 self._store(index, old[:within] + piece + old[within + take :])
@@ -102,7 +116,7 @@ class SparseDisk:
             if self.extents.fill_at(start) != ZERO or len(self.extents.runs(start, start + BLOCK)) > 1:
                 self.extents.set(start, start + BLOCK, ZERO)
         else:
-            self.chunks[index] = block
+            self.chunks[index] = _pack(block)
 
     def fill(self, start: int, end: int, fill: Fill) -> None:
         """Make [start, end) read as `fill` (sector-aligned; partial blocks at the edges are spliced)."""
@@ -131,4 +145,5 @@ class SparseDisk:
         return not self._chunk_indices(start // BLOCK, (end - 1) // BLOCK)
 
     def stored_bytes(self) -> int:
-        return len(self.chunks) * BLOCK
+        """Memory held by written blocks (compressed ones count at their compressed size)."""
+        return sum(len(c) for c in self.chunks.values())

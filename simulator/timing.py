@@ -1,6 +1,6 @@
 """Simulated durations: sleep through an operation in steps, reporting progress after each.
 
-Steps are sized in wall time (about 4 per wall second, at most 100 per operation) so a fleet of thousands
+Steps are sized in wall time (about 2 per wall second, at most 100 per operation) so a fleet of thousands
 of disks on one event loop wakes rarely, while percent and ETA stay smooth in simulated seconds.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from teeth_agent.backend.api import Clock, Progress
 
-MIN_STEP_WALL = 0.25
+MIN_STEP_WALL = 0.5
 MAX_STEPS = 100
 
 # Simulated seconds of whole-device operations, from the device's size and throughput.
