@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from teeth_agent.backend.errors import DeviceStateError, ToolError
@@ -33,15 +33,20 @@ async def reread_table(runner: Runner, disk: str) -> PartitionTable:
     return table
 
 
-@asynccontextmanager
+@contextlib.asynccontextmanager
 async def _try_mount(runner: Runner, part: Partition, writable: bool) -> AsyncIterator[Path | None]:
-    try:
-        async with mounted(runner, part.node, writable=writable) as where:
-            yield where
-            return
-    except ToolError:
-        pass
-    yield None
+    """The partition mounted, or None when it does not mount (no filesystem, one the kernel lacks).
+
+    Only the mount itself may fail quietly: an error in the caller's body or in the unmount propagates
+    (catching it around the yield would make this generator yield twice)."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            where: Path | None = await stack.enter_async_context(
+                mounted(runner, part.node, writable=writable)
+            )
+        except ToolError:
+            where = None
+        yield where
 
 
 async def find_in_partitions(
