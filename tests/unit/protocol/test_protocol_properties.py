@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from teeth_agent.protocol import (
     Event,
     Fatal,
     Message,
+    RemoteProtocolError,
     Role,
     Session,
     Success,
@@ -107,3 +109,25 @@ def test_every_single_byte_boundary_of_a_stream() -> None:
     for cut in range(len(stream) + 1):
         assert feed_all(Session(Role.ENDPOINT), [stream[:cut], stream[cut:]]) == expected
     assert feed_all(Session(Role.ENDPOINT), [bytes([b]) for b in stream]) == expected
+
+
+field_values = st.one_of(json_values, objects, st.sampled_from(["v1", "v2", "", "ping", "handshake"]))
+near_messages = st.dictionaries(
+    st.sampled_from(["version", "id", "method", "params", "result", "error", "fatal_error", "extra"]),
+    field_values,
+)
+
+
+@settings(max_examples=500)
+@given(near_messages, st.booleans())
+def test_near_messages_decode_or_are_violations(obj: dict[str, Any], v1: bool) -> None:
+    """Objects that look almost like messages: accepted as valid messages, or named violations."""
+    if v1:
+        obj["version"] = "v1"
+    line = json.dumps(obj).encode()
+    try:
+        msg = decode(line)
+    except RemoteProtocolError as exc:
+        assert exc.msg
+        return
+    assert decode(encode(msg)[:-1]) == msg  # whatever was accepted is a valid, re-encodable message
