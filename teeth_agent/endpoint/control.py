@@ -23,6 +23,8 @@ from typing import Any
 
 from teeth_agent.connection import CallTimeout, CommandFailed, ConnectionClosed
 from teeth_agent.endpoint.api import AgentNotConnected, Endpoint
+from teeth_agent.endpoint.fleet import AgentInfo
+from teeth_agent.endpoint.hub import Feed
 from teeth_agent.endpoint.server import remove_stale_socket
 from teeth_agent.protocol import JsonObject
 
@@ -91,6 +93,8 @@ class ControlServer:
                 work.add_done_callback(lambda _: watcher.cancel())
         except (OSError, ValueError) as exc:  # ValueError: request over the line limit
             log.debug("control client dropped: %s", exc)
+        except Exception:  # incl. ExceptionGroup: nothing a control client does may reach the event loop
+            log.debug("control request ended abnormally", exc_info=True)
         finally:
             self._clients.discard(writer)
             writer.close()
@@ -111,6 +115,11 @@ class ControlServer:
             await emit({"ok": False, "error": {"type": "timeout", "msg": str(exc) or "timed out"}})
         except ConnectionClosed as exc:
             await emit({"ok": False, "error": {"type": "disconnected", "msg": exc.reason}})
+        except (OSError, asyncio.CancelledError):
+            raise  # the control client went away
+        except Exception as exc:  # a bug here must not take the endpoint down, nor leave ctl hanging
+            log.exception("control request failed")
+            await emit({"ok": False, "error": {"type": "internal", "msg": f"{type(exc).__name__}: {exc}"}})
         else:
             await emit({"ok": True, "result": result})
 
@@ -127,24 +136,50 @@ class ControlServer:
             params = _field(req, "params", dict, {})
             if op == "call":
                 return await ep.call(agent, method, params, _field(req, "timeout", (int, float, type(None))))
-
-            async def progress(status: JsonObject) -> None:
-                await emit({"event": "progress", "status": status})
-
-            queue: asyncio.Queue[JsonObject] = asyncio.Queue()
-            async with asyncio.TaskGroup() as tg:
-                relay = tg.create_task(_relay(queue, progress))
-                final = await ep.run_task(agent, method, params, on_progress=queue.put_nowait)
-                relay.cancel()
-            return final
+            return await _run_task(ep, agent, method, params, emit)
         if op == "logs":
             return await _logs(ep, req, emit)
         raise BadRequest(f"unknown op {op!r} (agents, tasks, call, task, logs)")
 
 
-async def _relay(queue: asyncio.Queue[JsonObject], progress: Callable[[JsonObject], Awaitable[None]]) -> None:
+async def _run_task(ep: Endpoint, agent: str, method: str, params: JsonObject, emit: Emit) -> JsonObject:
+    """run_task, streaming progress and the agent dropping away / coming back as events, in order."""
+    events: asyncio.Queue[JsonObject] = asyncio.Queue()
+
+    def progress(status: JsonObject) -> None:
+        events.put_nowait({"event": "progress", "status": status})
+
+    async def run() -> JsonObject | BaseException:
+        # Returned, not raised: an exception leaving a TaskGroup's body would come out as an ExceptionGroup.
+        try:
+            return await ep.run_task(agent, method, params, on_progress=progress)
+        except Exception as exc:
+            return exc
+
+    with ep.server.hub.watch_agent(agent) as agents:
+        async with asyncio.TaskGroup() as tg:
+            pumping = tg.create_task(_pump(events, emit))
+            watching = tg.create_task(_watch_agent(agents, events))
+            outcome = await run()
+            watching.cancel()
+            pumping.cancel()
+    while not events.empty():
+        await emit(events.get_nowait())
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+async def _pump(events: asyncio.Queue[JsonObject], emit: Emit) -> None:
+    with contextlib.suppress(OSError):  # the client went away; the EOF watcher ends the request
+        while True:
+            await emit(await events.get())
+
+
+async def _watch_agent(agents: Feed[AgentInfo], events: asyncio.Queue[JsonObject]) -> None:
     while True:
-        await progress(await queue.get())
+        info = await agents.get()
+        events.put_nowait({"event": "agent", "agent_id": info.agent_id, "connected": info.connected})
 
 
 async def _logs(ep: Endpoint, req: JsonObject, emit: Emit) -> None:

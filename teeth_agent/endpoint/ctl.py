@@ -67,6 +67,8 @@ async def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async for msg in request(args.control, req):
         if msg.get("event") == "progress" and bar is not None:
             bar.update(msg["status"])
+        elif msg.get("event") == "agent" and bar is not None:
+            bar.note(agent_note(msg))
         elif msg.get("event") == "log":
             print(format_log(msg["record"]), file=out, flush=True)
         elif "ok" in msg:
@@ -74,6 +76,12 @@ async def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 bar.finish()
             return _final(args.op, msg, out, err)
     raise CtlError("the endpoint closed the control connection without an answer")
+
+
+def agent_note(msg: dict[str, Any]) -> str:
+    if msg.get("connected"):
+        return f"agent {msg.get('agent_id')} connected again"
+    return f"agent {msg.get('agent_id')} disconnected; its task goes on, waiting for it to come back"
 
 
 def _final(op: str, msg: dict[str, Any], out: TextIO, err: TextIO) -> int:

@@ -46,6 +46,12 @@ class ProgressBar:
             self._out.write(line + "\n")
         self._out.flush()
 
+    def note(self, text: str) -> None:
+        """A line of its own between updates (the bar is redrawn by the next update)."""
+        self.finish()
+        self._out.write(text + "\n")
+        self._out.flush()
+
     def finish(self) -> None:
         if self._drawn:
             self._out.write("\n")

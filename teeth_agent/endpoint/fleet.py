@@ -77,10 +77,13 @@ class Fleet:
         self._agents[hs.agent_id] = info
         return info, rebooted
 
-    def disconnected(self, agent_id: str, now: float) -> None:
+    def disconnected(self, agent_id: str, now: float) -> AgentInfo | None:
+        """The agent's new record, or None if it was not connected."""
         info = self._agents.get(agent_id)
-        if info is not None and info.connected:
-            self._agents[agent_id] = replace(info, connected=False, since=now)
+        if info is None or not info.connected:
+            return None
+        self._agents[agent_id] = gone = replace(info, connected=False, since=now)
+        return gone
 
     def agent(self, agent_id: str) -> AgentInfo | None:
         return self._agents.get(agent_id)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from teeth_agent.endpoint.fleet import TaskView
+from teeth_agent.endpoint.fleet import AgentInfo, TaskView
 from teeth_agent.endpoint.wire import LogRecord
 
 T = TypeVar("T")
@@ -45,6 +45,7 @@ class Feed(Generic[T]):
 class Hub:
     def __init__(self, *, log_backlog: int = 1000, feed_size: int = 10_000) -> None:
         self._agents_changed = asyncio.Event()  # replaced by a fresh one on every change
+        self._agent_feeds: dict[str, set[Feed[AgentInfo]]] = {}
         self._task_feeds: dict[str, set[Feed[TaskView]]] = {}
         self._log_feeds: set[Feed[LogRecord]] = set()
         self._backlog: deque[LogRecord] = deque(maxlen=log_backlog)
@@ -52,9 +53,18 @@ class Hub:
 
     # -- agents ----------------------------------------------------------------------------------------
 
-    def agents_changed(self) -> None:
+    def agent_changed(self, info: AgentInfo) -> None:
+        """An agent connected or disconnected: wake waiters, and tell its watchers exactly what happened."""
         changed, self._agents_changed = self._agents_changed, asyncio.Event()
         changed.set()
+        for feed in self._agent_feeds.get(info.agent_id, ()):
+            feed.put(info)
+
+    @contextmanager
+    def watch_agent(self, agent_id: str) -> Iterator[Feed[AgentInfo]]:
+        """Every connect and disconnect of one agent, in order (a quick reconnect is two events)."""
+        with _subscribed(self._agent_feeds, agent_id, Feed(self._feed_size)) as feed:
+            yield feed
 
     async def wait_agents_changed(self) -> None:
         """Return at the next change of the agent set (a handshake or a disconnect)."""
@@ -68,15 +78,8 @@ class Hub:
 
     @contextmanager
     def watch_task(self, task_id: str) -> Iterator[Feed[TaskView]]:
-        feed: Feed[TaskView] = Feed(self._feed_size)
-        self._task_feeds.setdefault(task_id, set()).add(feed)
-        try:
+        with _subscribed(self._task_feeds, task_id, Feed(self._feed_size)) as feed:
             yield feed
-        finally:
-            feeds = self._task_feeds[task_id]
-            feeds.discard(feed)
-            if not feeds:
-                del self._task_feeds[task_id]
 
     # -- logs ------------------------------------------------------------------------------------------
 
@@ -99,3 +102,15 @@ class Hub:
                 yield await feed.get()
         finally:
             self._log_feeds.discard(feed)
+
+
+@contextmanager
+def _subscribed(feeds: dict[str, set[Feed[T]]], key: str, feed: Feed[T]) -> Iterator[Feed[T]]:
+    feeds.setdefault(key, set()).add(feed)
+    try:
+        yield feed
+    finally:
+        mine = feeds[key]
+        mine.discard(feed)
+        if not mine:
+            del feeds[key]

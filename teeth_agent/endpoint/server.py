@@ -151,8 +151,9 @@ class AgentServer:
                 self._gc.link_closed()
             if link.agent_id is not None and self.links.get(link.agent_id) is conn:
                 del self.links[link.agent_id]
-                self.fleet.disconnected(link.agent_id, self._clock())
-                self.hub.agents_changed()
+                gone = self.fleet.disconnected(link.agent_id, self._clock())
+                if gone is not None:
+                    self.hub.agent_changed(gone)
         log.debug("link %s (%s) ended: %s", peer, link.agent_id or "no handshake", reason)
 
     def _handle(self, link: _Link, cmd: Command) -> Reply:
@@ -193,7 +194,7 @@ class AgentServer:
             old.close_soon("replaced by a newer connection from the same agent")
         link.agent_id = hs.agent_id
         self.links[hs.agent_id] = link.conn
-        _, rebooted = self.fleet.connected(hs, link.conn.peer, self._clock())
+        info, rebooted = self.fleet.connected(hs, link.conn.peer, self._clock())
         if rebooted:
             log.info("agent %s rebooted (boot %s)", hs.agent_id, hs.boot_id)
         # Tasks the agent still holds (unfinished or unacknowledged) tell a restarted endpoint where
@@ -203,7 +204,7 @@ class AgentServer:
                 self._record(hs.agent_id, summary)
             except BadParams as exc:
                 log.debug("agent %s listed an unreadable task: %s", hs.agent_id, exc)
-        self.hub.agents_changed()
+        self.hub.agent_changed(info)
 
     def _task_status(self, agent_id: str, params: JsonObject) -> Reply:
         self._record(agent_id, params)

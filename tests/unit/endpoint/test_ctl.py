@@ -132,3 +132,40 @@ async def test_closing_the_control_server_ends_a_follow_stream(tmp_path: Path) -
         await asyncio.wait_for(server.close(), 10)
         with pytest.raises(StopAsyncIteration):
             await asyncio.wait_for(anext(stream), 10)
+
+
+async def test_task_for_an_unknown_agent_fails_cleanly(control: str) -> None:
+    code, _, err = await ctl_run(control, "task", "node-404", "fake.task", '{"task_id": "t-9"}')
+    assert code == 1 and "not_connected" in err
+
+
+async def test_task_reports_the_agent_dropping_away_and_coming_back(tmp_path: Path) -> None:
+    async with Endpoint() as ep:
+        url = await ep.listen("tcp://127.0.0.1:0")
+        server = ControlServer(ep)
+        path = str(tmp_path / "ctl.sock")
+        await server.start(path)
+        runners: list[asyncio.Task[str]] = []
+
+        async def flaky(agent: FakeAgent, cmd: Command) -> None:
+            task_id = cmd.params["task_id"]
+            await agent.status(task_id, 1, "running", percent=40.0, eta=5)
+            assert agent.conn is not None
+            await agent.conn.close()  # the link drops mid-task ...
+            while (info := ep.server.fleet.agent("node-2")) is not None and info.connected:
+                await ep.server.hub.wait_agents_changed()
+            _, runner, _ = await agent.connect(url)  # ... and the agent dials again
+            runners.append(runner)
+            await agent.status(task_id, 2, "complete", result={"ok": True})
+
+        agent = FakeAgent("node-2", script=flaky)
+        conn, runner, _ = await agent.connect(url)
+        code, out, err = await ctl_run(path, "task", "node-2", "fake.task", '{"task_id": "t-3"}')
+        assert code == 0 and json.loads(out)["state"] == "complete"
+        lines = err.splitlines()
+        assert "40.0%" in lines[0] and "disconnected" in lines[1] and "connected again" in lines[2]
+        assert agent.conn is not None
+        await agent.conn.close()
+        await asyncio.gather(runner, *runners)
+        await server.close()
+        del conn
