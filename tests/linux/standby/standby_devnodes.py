@@ -64,21 +64,28 @@ class DevtmpfsRunner:
 
 
 class NoKexecRunner:
-    """Runs every tool for real except `kexec`, which is only recorded (with what its files held then).
+    """Runs every tool for real except `kexec` and `efibootmgr`, which are only recorded (kexec with what
+    the files it names held at that moment).
 
-    The host's kernel must never get a kernel loaded (let alone executed); the backend's search for the
-    kernel, its mounts and its argv are what the test checks.
+    The host's kernel must never get a kernel loaded (let alone executed), and its firmware's boot
+    entries are not ours to change; the backend's search for the kernel, its mounts and its argv are what
+    the tests check.
     """
 
     def __init__(self, inner: Runner) -> None:
         self._inner = inner
         self.kexec_calls: list[dict[str, object]] = []
+        self.efibootmgr_calls: list[list[str]] = []
 
     async def run(
         self, argv: Sequence[str], *, timeout: float, input: bytes | None = None, check: bool = True  # noqa: ASYNC109
     ) -> Result:
-        if os.path.basename(argv[0]) == "kexec":
+        tool = os.path.basename(argv[0])
+        if tool == "kexec":
             self.kexec_calls.append({"argv": list(argv), "files": _files_named(argv)})
+            return Result("", "", 0)
+        if tool == "efibootmgr":
+            self.efibootmgr_calls.append(list(argv))
             return Result("", "", 0)
         return await self._inner.run(argv, timeout=timeout, input=input, check=check)
 

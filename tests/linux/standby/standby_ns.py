@@ -80,6 +80,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         out = {"result": result}
     out["kexec_calls"] = no_kexec.kexec_calls
+    out["efibootmgr_calls"] = no_kexec.efibootmgr_calls
     return out
 
 

@@ -14,21 +14,13 @@ from standby_configdrive_read import config_drive_files
 from standby_images import MIB, payload_disk
 from standby_loop_support import NEEDS_ROOT, AttachLoop, in_standby_namespace, ok, probe, stage_files
 from standby_tables import read_table
+from standby_tenant import PARAMS
 
 from teeth_agent.boot.configdrive import build_files
 
 pytestmark = NEEDS_ROOT
 DISK = 64 * MIB
 IMAGE = 24 * MIB
-PARAMS: dict[str, Any] = {
-    "meta_data": {"uuid": "8c1b2f4e-0000-4000-8000-000000000001", "hostname": "tenant-1",
-                  "public_keys": {"default": "ssh-ed25519 AAAAC3Nz tenant@example"}},
-    "user_data": "#cloud-config\nruncmd:\n  - echo hello\n",
-    "network_data": {"links": [{"id": "eth0", "type": "phy", "ethernet_mac_address": "52:54:00:12:34:56"}],
-                     "networks": [{"id": "n0", "link": "eth0", "type": "ipv4_dhcp"}], "services": []},
-}
-
-
 def write(loop: Any, params: dict[str, Any], where: Path) -> str:
     where.mkdir()
     files = stage_files(build_files(params), where)
