@@ -17,7 +17,7 @@ from teeth_agent.backend.linux.image_fs import (
     reread_table_if_any,
 )
 from teeth_agent.backend.linux.mounts import mounted
-from teeth_agent.backend.linux.partitions import BIOS_BOOT_TYPE, ESP_TYPE
+from teeth_agent.backend.linux.partitions import BIOS_BOOT_TYPE, ESP_MBR_TYPE, ESP_TYPE
 from teeth_agent.backend.types import BootloaderInstall, BootMode, KexecTarget
 
 GRUB_TIMEOUT = 300.0
@@ -85,7 +85,7 @@ class LinuxBoot:
                     timeout=GRUB_TIMEOUT,
                 )
                 return BootloaderInstall(disk=disk, mode=mode)
-            esp = next((p for p in table.partitions if p.type == ESP_TYPE), None)
+            esp = next((p for p in table.partitions if p.type in (ESP_TYPE, ESP_MBR_TYPE)), None)
             if esp is None:
                 raise DeviceStateError(
                     f"UEFI boot needs an EFI system partition; the image on {disk} has none"

@@ -9,6 +9,7 @@ from typing import Any
 from teeth_agent.backend.errors import DeviceStateError
 
 ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+ESP_MBR_TYPE = "EF"  # the same, as an MBR partition type (sfdisk reports it as "ef")
 BIOS_BOOT_TYPE = "21686148-6449-6E6F-744E-656564454649"  # "Hah!IdontNeedEFI"
 # GPT keeps a backup header and 32 sectors of entries at the end of the disk.
 GPT_BACKUP_SECTORS = 33
