@@ -93,16 +93,45 @@ def wire_image(image_id: str, url: str, body: bytes, disk_format: str = "raw") -
             "hashes": {"sha256": hashlib.sha256(body).hexdigest()}}
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files, plus two faulty views of each: /truncated/NAME always stops halfway through the body
+    and drops the connection; /flaky/NAME does that once, then honours Range like a good server."""
+
+    seen: set[str]  # paths already served once (per server: set on the subclass static_server makes)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        kind, _, name = self.path.lstrip("/").partition("/")
+        if kind not in ("truncated", "flaky"):
+            super().do_GET()
+            return
+        body = (Path(self.directory) / name).read_bytes()
+        start = int(self.headers.get("Range", "bytes=0-")[6:].split("-")[0] or 0)
+        if kind == "flaky" and self.path in self.seen:
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Length", str(len(body) - start))
+            self.end_headers()
+            self.wfile.write(body[start:])
+            return
+        self.seen.add(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.close_connection = True
 
 
 @contextmanager
 def static_server(directory: Path) -> Iterator[str]:
     """Serve `directory` on 127.0.0.1 (a free port) from a thread; yields the base URL."""
-    handler = lambda *a, **kw: _Quiet(*a, directory=str(directory), **kw)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler = type("Handler", (_Handler,), {"seen": set()})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a, **kw: handler(*a, directory=str(directory), **kw)
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
