@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from teeth_agent.endpoint.api import Endpoint
 from teeth_agent.endpoint.fleet import AgentInfo
@@ -79,12 +80,13 @@ class AgentVm:
 
 @asynccontextmanager
 async def ramdisk_agent(testbed: Testbed, make_spec: Callable[[int], VmSpec],
+                        seed: Mapping[str, Path] | None = None,
                         within: float = AGENT_WITHIN_S) -> AsyncIterator[AgentVm]:
     """An endpoint on 127.0.0.1, a ramdisk VM dialling it, and the agent connected; all torn down after."""
     async with Endpoint() as ep:
         url = await ep.listen("tcp://127.0.0.1:0")
         spec = make_spec(int(url.rsplit(":", 1)[1]))  # the VM is built around the endpoint's port
-        with testbed.vm(spec) as vm:
+        with testbed.vm(spec, seed=seed) as vm:
             started = time.monotonic()
             agent = await await_agent(ep, vm, spec.smbios.system_serial, within)
             yield AgentVm(vm, agent, ep, time.monotonic() - started)

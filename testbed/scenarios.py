@@ -19,6 +19,7 @@ from testbed.spec import Bus, DiskBoot, DiskSpec, GuestForward, KernelBoot, Smbi
 MIB = 1 << 20
 BOOT_WITHIN_S = 180.0  # TCG on a loaded two-core CI machine; under KVM a boot takes seconds
 RAMDISK_CMDLINE = "console=ttyS0,115200 panic=-1"
+RAMDISK_DISK_BYTES = 256 * MIB
 
 
 @dataclass
@@ -109,9 +110,10 @@ def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int,
     return VmSpec(name=name, memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
                   smbios=Smbios(system_serial=f"TB-SYS-{suffix}", baseboard_serial=f"TB-MB-{suffix}"),
                   forwards=tuple(forwards), disks=(
-                      DiskSpec("sata", Bus.SATA, 256 * MIB, f"TB-SATA-{suffix}"),
-                      DiskSpec("virtio", Bus.VIRTIO, 256 * MIB, f"TB-VIRTIO-{suffix}"),
-                      DiskSpec("nvme", Bus.NVME, 256 * MIB, f"TB-NVME-{suffix}", logical_block_size=4096)))
+                      DiskSpec("sata", Bus.SATA, RAMDISK_DISK_BYTES, f"TB-SATA-{suffix}"),
+                      DiskSpec("virtio", Bus.VIRTIO, RAMDISK_DISK_BYTES, f"TB-VIRTIO-{suffix}"),
+                      DiskSpec("nvme", Bus.NVME, RAMDISK_DISK_BYTES, f"TB-NVME-{suffix}",
+                               logical_block_size=4096)))
 
 
 async def agent_status(session: Session, kernel: Path, initramfs: Path) -> Observed:
