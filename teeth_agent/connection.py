@@ -328,8 +328,13 @@ class Connection:
     def _send(self, msg: Message) -> None:
         if self.closed:
             raise ConnectionClosed(self.close_reason or "closed")
-        self._writer.write(self.session.send(msg))
         transport = self._writer.transport
+        if transport.is_closing():
+            # The peer vanished while answers to what it sent were still being made: drop them (asyncio
+            # would log a warning for every write) and fail whatever waits on this link.
+            self._shutdown("connection lost")
+            return
+        self._writer.write(self.session.send(msg))
         if transport.get_write_buffer_size() > self._max_write_buffer:
             self._shutdown(f"peer is not reading (over {self._max_write_buffer} bytes unsent)", abort=True)
 
