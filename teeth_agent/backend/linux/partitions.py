@@ -100,6 +100,7 @@ def plan_config_drive(table: PartitionTable, disk_size: int, fs_size: int) -> tu
             f"no room for a {fs_size}-byte config drive after the image (image ends at sector {used_end}, "
             f"disk has {end})"
         )
-    if table.label == "dos" and len(table.partitions) >= 4:
+    # Logical partitions (5 and up) live inside the extended one and take no primary slot.
+    if table.label == "dos" and len([p for p in table.partitions if p.number <= 4]) >= 4:
         raise DeviceStateError("an MBR disk with 4 primary partitions has no slot for a config drive")
     return start, end - start
