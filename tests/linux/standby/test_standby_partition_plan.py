@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from teeth_agent.backend.linux.partitions import parse_sfdisk_json, plan_config_drive
 
 MiB = 1 << 20
@@ -25,3 +27,15 @@ def test_mbr_has_no_last_usable_sector() -> None:
     assert table.last_lba is None
     start, size = plan_config_drive(table, 64 * MiB, 400_000)
     assert start + size == 64 * MiB // 512
+
+
+def test_logical_partitions_take_no_primary_slot() -> None:
+    parts = [{"node": "/dev/sda1", "start": 2048, "size": 2048, "type": "83"},
+             {"node": "/dev/sda2", "start": 4096, "size": 40960, "type": "5"},
+             {"node": "/dev/sda5", "start": 6144, "size": 8192, "type": "83"},
+             {"node": "/dev/sda6", "start": 16384, "size": 8192, "type": "83"},
+             {"node": "/dev/sda7", "start": 26624, "size": 8192, "type": "83"}]
+    table = parse_sfdisk_json(json.dumps({"partitiontable": {"label": "dos", "sectorsize": 512,
+                                                             "partitions": parts}}))
+    start, size = plan_config_drive(table, 64 * MiB, 400_000)
+    assert start >= 4096 + 40960 and start + size == 64 * MiB // 512
