@@ -51,9 +51,10 @@ async def agent_problem(vm: RunningVm) -> str | None:
     return f"the agent crashed:\n{crash_report(vm.console.read())}"
 
 
-async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str,
-                      within: float = AGENT_WITHIN_S) -> AgentInfo:
-    """The agent once its handshake has passed; bounded, and early out if it cannot come."""
+async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str, within: float = AGENT_WITHIN_S,
+                      not_boot: str | None = None) -> AgentInfo:
+    """The agent once its handshake has passed (from a boot other than `not_boot`, when given);
+    bounded, and early out if it cannot come."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     what = f"vm {vm.spec.name}: agent {agent_id}"
@@ -65,9 +66,12 @@ async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str,
             raise AgentWaitError(f"{what}: no handshake within {within:.0f} s; console log: {vm.console.path}"
                                  f"\n--- last lines ---\n{tail(vm.console.read())}")
         try:
-            return await ep.wait_for_agent(agent_id, timeout=min(POLL_S, left))
+            agent = await ep.wait_for_agent(agent_id, timeout=min(POLL_S, left))
         except TimeoutError:
             continue
+        if agent.boot_id != not_boot:
+            return agent
+        await asyncio.sleep(min(POLL_S, left))  # still the old boot's link, not yet seen closing
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,12 @@ def survivors(path: Path, pattern: bytes) -> Survivors:
                     first = offset + i if first is None else first
             offset += len(chunk)
     return Survivors(n, first, path)
+
+
+def holds_image(disk: Path, image: Path) -> bool:
+    """True if the disk image starts with exactly the bytes of image."""
+    with disk.open("rb") as d, image.open("rb") as i:
+        while want := i.read(CHUNK):
+            if d.read(len(want)) != want:
+                return False
+    return True

@@ -97,8 +97,8 @@ def tenant_network(session: Session, workdir: Path) -> Observed:
     return out
 
 
-def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int,
-                 image_port: int | None = None, extra_cmdline: str = "") -> VmSpec:
+def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int, image_port: int | None = None,
+                 extra_cmdline: str = "", on_reboot: str = "restart") -> VmSpec:
     """A ramdisk VM: one SATA, one virtio and one 4K NVMe disk; the endpoint (and image server)
     reached through guestfwd at the harness's fixed guest addresses."""
     guest_ip, guest_port = GUEST_ENDPOINT
@@ -108,6 +108,7 @@ def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int,
     cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port} {extra_cmdline}".strip()
     suffix = name.rsplit("-", 1)[-1].upper()
     return VmSpec(name=name, memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
+                  on_reboot=on_reboot,
                   smbios=Smbios(system_serial=f"TB-SYS-{suffix}", baseboard_serial=f"TB-MB-{suffix}"),
                   forwards=tuple(forwards), disks=(
                       DiskSpec("sata", Bus.SATA, RAMDISK_DISK_BYTES, f"TB-SATA-{suffix}"),

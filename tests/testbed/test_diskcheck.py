@@ -40,3 +40,17 @@ def test_an_erased_image_has_no_survivors(tmp_path: Path) -> None:
 def test_patterns_must_tile_the_chunk(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="pattern length 3"):
         diskcheck.fill(image(tmp_path, 1 << 20), b"abc")
+
+
+def test_holds_image_compares_the_prefix(tmp_path: Path) -> None:
+    disk = image(tmp_path, 8 << 20)
+    img = tmp_path / "img.raw"
+    img.write_bytes(b"\x01" * (5 << 20) + b"tail")
+    assert not diskcheck.holds_image(disk, img)
+    with disk.open("r+b") as f:
+        f.write(img.read_bytes())
+    assert diskcheck.holds_image(disk, img)
+    with disk.open("r+b") as f:
+        f.seek(3 << 20)
+        f.write(b"\x02")
+    assert not diskcheck.holds_image(disk, img)
