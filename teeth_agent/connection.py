@@ -19,6 +19,7 @@ API
   `Hangup(payload)` answers with that error and then closes (e.g. `unauthorized`). Any other exception
   becomes an `internal` error with no traceback on the wire.
 - `close(fatal=None)` / `close_soon(fatal=None)`: end the link, first sending `fatal_error` if given.
+- A peer has one `idle_interval` to complete the handshake, else the link is closed.
 - Liveness: if nothing arrives for `idle_interval` seconds (settable: the endpoint's `heartbeat_interval`
   may change it) a `ping` goes out; after 3 silent intervals the link is closed.
 - Writes never block; if the peer stops reading and our unsent bytes exceed `max_write_buffer`, the link
@@ -51,6 +52,7 @@ from teeth_agent.protocol import (
     Message,
     Role,
     Session,
+    State,
     Success,
     Violation,
 )
@@ -125,7 +127,7 @@ class Connection:
         self._tg: asyncio.TaskGroup | None = None
         self._reading: asyncio.Task[None] | None = None
         self._keepalive: asyncio.TimerHandle | None = None
-        self._last_rx = asyncio.get_running_loop().time()
+        self._opened = self._last_rx = asyncio.get_running_loop().time()
         self._abort = False
         self._sent_fatal = False
 
@@ -219,16 +221,28 @@ class Connection:
     def _keepalive_tick(self) -> None:
         if self.closed:
             return
+        now = asyncio.get_running_loop().time()
         interval = self.idle_interval
-        idle = asyncio.get_running_loop().time() - self._last_rx
+        if self.session.state is State.AWAIT_HANDSHAKE:
+            # Nothing but the handshake may be sent before it, so there is no ping to keep a silent or
+            # dribbling peer honest: it gets one interval to handshake.
+            waited = now - self._opened
+            if waited >= interval:
+                self._shutdown(f"no handshake within {interval:g} s")
+            else:
+                self._schedule_keepalive(interval - waited)
+            return
+        idle = now - self._last_rx
         if idle >= 3 * interval:
             self._shutdown(f"no traffic from peer for {idle:.0f} s")
             return
         if idle < interval:
             self._schedule_keepalive(interval - idle)
             return
-        if not self.session.ended:
+        try:
             self.notify("ping", {})
+        except (LocalProtocolError, ConnectionClosed):
+            return  # the link is ending anyway
         if not self.closed:
             self._schedule_keepalive(interval)
 

@@ -221,3 +221,20 @@ async def test_peer_that_stops_reading_is_disconnected(tcp: TcpPair) -> None:
     cw.close()
     del cr
 
+
+
+@pytest.mark.parametrize("dribble", [False, True])
+async def test_a_peer_that_never_handshakes_is_dropped(tcp: TcpPair, dribble: bool) -> None:
+    (cr, cw), (sr, sw) = await tcp.open()
+    endpoint = Connection(sr, sw, Role.ENDPOINT, idle_interval=0.1)
+    run = asyncio.create_task(endpoint.run())
+    if dribble:  # a byte at a time, never a whole line: traffic, but no handshake
+        for byte in b'{"version":"v1","id":"h","meth':
+            cw.write(bytes([byte]))
+            await cw.drain()
+            if run.done():
+                break
+            await asyncio.sleep(0.01)
+    assert "no handshake" in await asyncio.wait_for(run, 10)
+    assert await cr.read() == b""  # and nothing was ever sent to it
+    cw.close()
