@@ -4,7 +4,8 @@
 - Task statuses are deduplicated by `(task_id, seq)`: a status whose seq is not newer than the last one
   recorded for that task is a duplicate (the agent re-sent it because our acknowledgement was lost) and is
   acknowledged again but reported to nobody. Nothing follows a final status.
-- Memory is bounded: past `max_tasks`, the oldest finished tasks are forgotten.
+- Memory is bounded against agents that misbehave too: past `max_tasks`, the oldest finished tasks are
+  forgotten first, then the oldest of any state; past `max_agents`, the longest-gone agents are forgotten.
 """
 
 from __future__ import annotations
@@ -61,10 +62,11 @@ class TaskView:
 
 
 class Fleet:
-    def __init__(self, *, max_tasks: int = 100_000) -> None:
+    def __init__(self, *, max_tasks: int = 100_000, max_agents: int = 100_000) -> None:
         self._agents: dict[str, AgentInfo] = {}
         self._tasks: OrderedDict[str, TaskView] = OrderedDict()
         self._max_tasks = max_tasks
+        self._max_agents = max_agents
 
     def connected(self, hs: Handshake, peer: str, now: float) -> tuple[AgentInfo, bool]:
         """Record a handshake; returns the agent and whether it rebooted since we last saw it."""
@@ -75,7 +77,14 @@ class Fleet:
             hs.agent_id, hs.boot_id, hs.agent_version, hs.backend, hs.methods, peer, True, now, boots
         )
         self._agents[hs.agent_id] = info
+        if len(self._agents) > self._max_agents:
+            self._forget_gone_agents()
         return info, rebooted
+
+    def _forget_gone_agents(self) -> None:
+        gone = sorted((a for a in self._agents.values() if not a.connected), key=lambda a: a.since)
+        for info in gone[: len(self._agents) - self._max_agents]:
+            del self._agents[info.agent_id]
 
     def disconnected(self, agent_id: str, now: float) -> AgentInfo | None:
         """The agent's new record, or None if it was not connected."""
@@ -112,7 +121,11 @@ class Fleet:
     def _evict(self) -> None:
         if len(self._tasks) <= self._max_tasks:
             return
+        # Down to 90% at once, so a full book is not scanned again on every status.
+        target = self._max_tasks * 9 // 10
         for task_id in [t.task_id for t in self._tasks.values() if t.final]:
             del self._tasks[task_id]
-            if len(self._tasks) <= self._max_tasks:
+            if len(self._tasks) <= target:
                 return
+        while len(self._tasks) > target:  # only open tasks left: somebody floods us; oldest go first
+            self._tasks.popitem(last=False)

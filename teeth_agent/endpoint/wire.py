@@ -12,6 +12,8 @@ from typing import Any
 from teeth_agent.protocol import JsonObject
 
 TASK_STATES = ("running", "error", "complete")
+MAX_METHODS = 1024  # an agent record is kept for as long as the endpoint runs: keep it small
+MAX_NAME = 128
 FINAL_STATES = ("error", "complete")
 
 
@@ -45,8 +47,10 @@ class Handshake:
 
 def parse_handshake(params: JsonObject) -> Handshake:
     methods = params.get("methods", [])
-    if type(methods) is not list or not all(type(m) is str for m in methods):
-        raise BadParams("methods", "must be a list of strings")
+    if type(methods) is not list or not all(type(m) is str and len(m) <= MAX_NAME for m in methods):
+        raise BadParams("methods", f"must be a list of strings of at most {MAX_NAME} characters")
+    if len(methods) > MAX_METHODS:
+        raise BadParams("methods", f"more than {MAX_METHODS} methods")
     tasks = params.get("tasks", [])
     if type(tasks) is not list or not all(type(t) is dict and type(t.get("task_id")) is str for t in tasks):
         raise BadParams("tasks", "must be a list of objects with a task_id")

@@ -25,6 +25,8 @@ HS: dict[str, Any] = {"agent_id": "a1", "boot_id": "b1", "agent_version": "1", "
         ({"tasks": [{"no": "id"}]}, "tasks"),
         ({"token": 5}, "token"),
         ({"agent_id": "x" * 300}, "agent_id"),
+        ({"methods": ["m"] * 2000}, "methods"),
+        ({"methods": ["m" * 200]}, "methods"),
     ],
 )
 def test_handshake_params_name_the_bad_field(change: dict[str, Any], field: str) -> None:
@@ -81,11 +83,29 @@ def test_fleet_dedupes_by_seq_and_stops_after_a_final_status() -> None:
 
 
 def test_fleet_forgets_the_oldest_finished_tasks_first() -> None:
-    fleet = Fleet(max_tasks=2)
-    fleet.record("a1", status(1, "complete", "old"), 1.0)
-    fleet.record("a1", status(1, "running", "busy"), 2.0)
-    fleet.record("a1", status(1, "complete", "new"), 3.0)
-    assert sorted(t.task_id for t in fleet.tasks()) == ["busy", "new"]
+    fleet = Fleet(max_tasks=10)
+    for i in range(5):
+        fleet.record("a1", status(1, "complete", f"done-{i}"), float(i))
+    for i in range(6):
+        fleet.record("a1", status(1, "running", f"open-{i}"), 10.0 + i)
+    kept = {t.task_id for t in fleet.tasks()}
+    assert kept == {"done-2", "done-3", "done-4"} | {f"open-{i}" for i in range(6)}
+
+
+def test_fleet_stays_bounded_when_flooded_with_open_tasks() -> None:
+    fleet = Fleet(max_tasks=10)
+    for i in range(11):
+        fleet.record("a1", status(1, "running", f"open-{i}"), float(i))
+    assert [t.task_id for t in fleet.tasks()] == [f"open-{i}" for i in range(2, 11)]
+
+
+def test_fleet_forgets_the_longest_gone_agents_past_its_bound() -> None:
+    fleet = Fleet(max_agents=2)
+    for n, agent_id in enumerate(["a1", "a2"]):
+        fleet.connected(parse_handshake({**HS, "agent_id": agent_id}), "p", float(n))
+        fleet.disconnected(agent_id, float(n))
+    fleet.connected(parse_handshake({**HS, "agent_id": "a3"}), "p", 5.0)
+    assert [a.agent_id for a in fleet.agents()] == ["a2", "a3"]
 
 
 def test_fleet_counts_reboots_and_disconnects() -> None:
