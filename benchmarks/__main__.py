@@ -59,9 +59,11 @@ def build_parser(modules: list[ModuleType]) -> argparse.ArgumentParser:
 
 def run_module(module: ModuleType, quick: bool, options: argparse.Namespace) -> list[Figure]:
     run = module.run
-    if len(inspect.signature(run).parameters) >= 2:
-        return list(run(quick, options))
-    return list(run(quick))
+    figures = list(run(quick, options) if len(inspect.signature(run).parameters) >= 2 else run(quick))
+    wrong = {type(f).__name__ for f in figures if not isinstance(f, Figure)}
+    if wrong:
+        raise TypeError(f"{module.__name__}.run() must return Figure objects, not {', '.join(sorted(wrong))}")
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
