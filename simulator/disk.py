@@ -17,9 +17,14 @@ _ZERO_BLOCK = bytes(BLOCK)
 # Written blocks that compress well (canaries, stamps, text) are kept compressed: a fleet's erase
 # canaries would otherwise hold megabytes per machine. A stored value of exactly BLOCK bytes is raw.
 _PACKED_MAX = BLOCK // 4
+_GROUP = 16 * BLOCK
+_ZERO_GROUP = bytes(_GROUP)
 
 
 def _pack(block: bytes) -> bytes:
+    # A cheap probe first: incompressible data (a real image's payload) is not worth a full attempt.
+    if len(zlib.compress(block[:512], 1)) > 256:
+        return block
     packed = zlib.compress(block, 1)
     return packed if len(packed) <= _PACKED_MAX else block
 
@@ -72,34 +77,44 @@ class SparseDisk:
         return b"".join(parts)
 
     def write(self, offset: int, data: bytes | memoryview) -> None:
-        # One copy to bytes: slicing bytes and comparing bytes are memcpy/memcmp (memoryview == bytes is not).
+        # One copy to bytes: slicing and comparing bytes are memcpy/memcmp (memoryview == bytes is not).
         raw = memoryview(data).cast("B").tobytes()
         self._check(offset, len(raw))
-        if offset % BLOCK == 0 and len(raw) % BLOCK == 0 and raw == bytes(len(raw)):
-            if raw:  # an all-zero, block-aligned write: a single extent update
-                self._zero_run(offset, offset + len(raw))
-            return
-        pos = 0
-        zero_from: int | None = None  # start of a run of whole zero blocks, folded in one extent update
+        end = offset + len(raw)
+        head_end = min(end, -(-offset // BLOCK) * BLOCK)  # the first block boundary at or after offset
+        if head_end > offset:
+            self._splice(offset, raw[: head_end - offset])
+        tail_start = max(head_end, end // BLOCK * BLOCK)
+        self._write_blocks(head_end, raw[head_end - offset : tail_start - offset])
+        if tail_start < end:
+            self._splice(tail_start, raw[tail_start - offset :])
+
+    def _splice(self, at: int, piece: bytes) -> None:
+        """A write inside one block: read, modify, store."""
+        index, within = divmod(at, BLOCK)
+        old = self._block(index)
+        self._store(index, old[:within] + piece + old[within + len(piece) :])
+
+    def _write_blocks(self, start: int, raw: bytes) -> None:
+        """Whole blocks from `start`. Zero runs (checked 64 KiB at a time, by memcmp) are folded into the
+        extent map; other blocks are stored."""
+        pos, zero_from = 0, -1
         while pos < len(raw):
-            index, within = divmod(offset + pos, BLOCK)
-            take = min(BLOCK - within, len(raw) - pos)
-            piece = raw[pos : pos + take]
-            if take == BLOCK and piece == _ZERO_BLOCK:
-                zero_from = index * BLOCK if zero_from is None else zero_from
-                pos += take
+            if raw[pos : pos + _GROUP] == _ZERO_GROUP:
+                zero_from, pos = (pos if zero_from < 0 else zero_from), pos + _GROUP
                 continue
-            if zero_from is not None:
-                self._zero_run(zero_from, index * BLOCK)
-                zero_from = None
-            if take == BLOCK:
-                self.chunks[index] = _pack(piece)
-            else:
-                old = self._block(index)
-                self._store(index, old[:within] + piece + old[within + take :])
-            pos += take
-        if zero_from is not None:
-            self._zero_run(zero_from, offset + pos)
+            for at in range(pos, min(len(raw), pos + _GROUP), BLOCK):
+                block = raw[at : at + BLOCK]
+                if block == _ZERO_BLOCK:
+                    zero_from = at if zero_from < 0 else zero_from
+                    continue
+                if zero_from >= 0:
+                    self._zero_run(start + zero_from, start + at)
+                    zero_from = -1
+                self.chunks[(start + at) // BLOCK] = _pack(block)
+            pos += _GROUP
+        if zero_from >= 0:
+            self._zero_run(start + zero_from, start + len(raw))
 
     def _zero_run(self, start: int, end: int) -> None:
         """Whole blocks [start, end) now read as zeroes."""

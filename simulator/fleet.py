@@ -26,6 +26,7 @@ from simulator.clock import SimClock
 from simulator.faults import HARDWARE_KINDS
 from simulator.imageserver import ImageServer
 from simulator.machine import RunningOs, SimMachine
+from simulator.profile import load_profile
 from simulator.proxy import LinkProxy
 from simulator.report import MachineRecord, StepOutcome, summarize_result, verdict
 from simulator.resources import (
@@ -83,8 +84,8 @@ class MachineHost:
         hardware = tuple(f for f in faults if f.kind in HARDWARE_KINDS)
         self.seed = sc.seed * 1_000_003 + index
         self.hardware_faults = hardware
-        self.backend = make_backend(self.profile, seed=self.seed, clock=fleet.clock, serial=serial,
-                                    faults=hardware)
+        self.backend = make_backend(fleet.profiles[self.profile], seed=self.seed, clock=fleet.clock,
+                                    serial=serial, faults=hardware)
         self.agent_id = f"sim-{index:05d}-{serial}"
         self.client = f"m{index:05d}"
         described = [f.describe() for f in faults]
@@ -230,6 +231,7 @@ class Fleet:
         self.agent_factory = agent_factory
         self.workdir = workdir
         self.clock = SimClock(scenario.speed, resolution=scenario.resolution)
+        self.profiles = {name: load_profile(name) for name in set(scenario.profiles)}  # parsed once
         self.images = ImageServer()
         self._on_change = on_change
         self._record = record
