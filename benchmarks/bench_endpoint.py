@@ -47,6 +47,7 @@ class Result:
     errors: int
     server_rss_mib: float
     server_cpu: float  # fraction of one core the server used during the load phase
+    client_cpu: float  # the same for this process, which plays every agent
 
 
 def _proc_cpu_seconds(pid: int) -> float:
@@ -95,7 +96,7 @@ async def _load(pid: int, port: int, agents: int, seconds: float, ping: float, s
     clients = await connect_all(port, agents, stats)
     connect_seconds = time.perf_counter() - started
     await asyncio.sleep(1.0)  # let the handshake burst settle
-    cpu0, t0 = _proc_cpu_seconds(pid), time.perf_counter()
+    cpu0, own0, t0 = _proc_cpu_seconds(pid), time.process_time(), time.perf_counter()
     stats.measuring = True
     await drive(clients, seconds, ping, status)
     await asyncio.sleep(0.5)  # the last answers
@@ -110,6 +111,7 @@ async def _load(pid: int, port: int, agents: int, seconds: float, ping: float, s
         errors=stats.errors,
         server_rss_mib=_proc_rss_mib(pid),
         server_cpu=(_proc_cpu_seconds(pid) - cpu0) / elapsed,
+        client_cpu=(time.process_time() - own0) / elapsed,
     )
     for client in clients:
         client.close()
@@ -132,7 +134,8 @@ def run(quick: bool, options: argparse.Namespace | None = None) -> list[Figure]:
                f"all handshaken in {ours.connect_seconds:.1f} s (echo {base.connect_seconds:.1f} s); "
                f"endpoint RSS {ours.server_rss_mib:.0f} MiB (echo {base.server_rss_mib:.0f} MiB)"),
         Figure("endpoint scale: messages answered", ours.rate, "msgs/s", base.rate, "asyncio echo",
-               note=f"{load}; endpoint used {ours.server_cpu:.0%} of a core (echo {base.server_cpu:.0%}); "
+               note=f"{load}; endpoint used {ours.server_cpu:.0%} of a core (echo {base.server_cpu:.0%}), "
+               f"the clients {ours.client_cpu:.0%}; "
                f"error responses: {ours.errors}"),
         Figure("endpoint scale: ping p50", ours.p50_ms, "ms", base.p50_ms, "asyncio echo"),
         Figure("endpoint scale: ping p99", ours.p99_ms, "ms", base.p99_ms, "asyncio echo",
