@@ -17,6 +17,7 @@ class Route:
     # One entry per request, consumed in order: close the connection after this many body bytes.
     drop_after: list[int] = field(default_factory=list)
     trickle_delay: float | None = None  # send one byte, then wait this long, forever
+    stall_after: int | None = None  # send this many body bytes, then nothing more (connection kept open)
     ranges: bool = True
     chunked: bool = False
     location: str | None = None
@@ -99,6 +100,10 @@ class ImageServer:
                 await writer.drain()
                 await asyncio.sleep(route.trickle_delay)
             return
+        if route.stall_after is not None:
+            writer.write(body[: route.stall_after])
+            await writer.drain()
+            await asyncio.Event().wait()
         drop = route.drop_after.pop(0) if route.drop_after else None
         if drop is not None:
             writer.write(body[:drop])

@@ -234,3 +234,30 @@ async def test_declared_raw_but_qcow2_content_is_rejected(server: ImageServer, d
     body = gzip.compress(qcow2_header().ljust(2 * MiB, b"\x00"))
     with pytest.raises(ImageFormatError, match="declared raw but its content is qcow2"):
         await write(server, disk, body, declared="raw")
+
+
+async def test_cancelling_a_write_stops_every_stage_and_leaves_the_disk_unbootable(
+    server: ImageServer, disk: FileHandle
+) -> None:
+    import asyncio
+    import threading
+
+    raw = disk_image(seed=14)
+    plant_old_image(disk)
+    server.routes["/image"] = Route(body=raw, stall_after=3 * MiB)  # the write is caught mid-stream
+    threads_before = threading.active_count()
+    started = asyncio.Event()
+
+    def progress(done: float, total: float) -> None:
+        started.set()
+
+    download = HttpDownload((server.url("/image"),), FAST)
+    job = asyncio.create_task(
+        stream_image(download, Target(disk, bootable=True), sha256(raw), DecodeJob(True, "raw"), progress)
+    )
+    await started.wait()
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert_not_bootable(disk)
+    assert threading.active_count() <= threads_before + 1  # the decode and hash threads are gone
