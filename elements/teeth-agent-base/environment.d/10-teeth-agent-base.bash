@@ -6,7 +6,7 @@ export DIB_TEETH_AGENT_WHEELS=${DIB_TEETH_AGENT_WHEELS:-}
 
 # Compressor for the initramfs: zstd (default), xz or gzip. The kernel must support it (CONFIG_RD_*).
 export DIB_TEETH_AGENT_COMPRESS=${DIB_TEETH_AGENT_COMPRESS:-zstd}
-# Its level; empty means the element's default (zstd 12, xz 6, gzip 9).
+# Its level; empty means the element's default (zstd 9, xz 6, gzip 9).
 export DIB_TEETH_AGENT_COMPRESS_LEVEL=${DIB_TEETH_AGENT_COMPRESS_LEVEL:-}
 
 # Serial console the getty runs on (the kernel command line still needs console=ttyS0,115200).
