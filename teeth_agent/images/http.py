@@ -70,6 +70,10 @@ class HttpDownload:
                     last = exc
                     self.failures.append(str(exc))
                     break  # a 4xx will not change; a 5xx: let the next mirror answer
+                except ssl.SSLCertVerificationError as exc:
+                    last = exc
+                    self.failures.append(f"{url}: {exc}")
+                    break  # an untrusted server stays untrusted
                 except (_Dropped, OSError, ReadTimeout) as exc:
                     last = exc
                     self.failures.append(f"{url}: {exc or type(exc).__name__}")

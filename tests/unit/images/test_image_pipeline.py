@@ -261,3 +261,38 @@ async def test_cancelling_a_write_stops_every_stage_and_leaves_the_disk_unbootab
         await job
     assert_not_bootable(disk)
     assert threading.active_count() <= threads_before + 1  # the decode and hash threads are gone
+
+
+async def test_https_download_verifies_the_server(tmp_path: object) -> None:
+    import asyncio
+    import shutil
+    import ssl
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    work = Path(str(tmp_path))
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(work / "key.pem"), "-out",
+         str(work / "cert.pem")], check=True, capture_output=True)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(work / "cert.pem", work / "key.pem")
+    raw = disk_image(seed=15)
+    async with ImageServer() as plain:
+        plain.routes["/image"] = Route(body=raw)
+        tls = await asyncio.start_server(plain._handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = tls.sockets[0].getsockname()[1]
+        url = f"https://127.0.0.1:{port}/image"
+        try:
+            client_ctx = ssl.create_default_context(cafile=str(work / "cert.pem"))
+            handle = FileHandle(work / "disk.img", 32 * MiB)
+            result = await stream_image(HttpDownload((url,), HttpOptions(ssl_context=client_ctx)),
+                                        Target(handle), sha256(raw), DecodeJob(True, "raw"))
+            assert result.size == len(raw) and handle.content(len(raw)) == raw
+            with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+                await stream_image(HttpDownload((url,), HttpOptions(retry_delay=0.0, max_resumes=0)),
+                                   Target(handle), sha256(raw), DecodeJob(True, "raw"))
+        finally:
+            tls.close()
