@@ -6,8 +6,11 @@ import gzip
 import hashlib
 import lzma
 import random
+import shutil
 import struct
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import zstandard
@@ -263,20 +266,22 @@ async def test_cancelling_a_write_stops_every_stage_and_leaves_the_disk_unbootab
     assert threading.active_count() <= threads_before + 1  # the decode and hash threads are gone
 
 
-async def test_https_download_verifies_the_server(tmp_path: object) -> None:
-    import asyncio
-    import shutil
-    import ssl
-    import subprocess
-    from pathlib import Path
-
+def self_signed(work: Path) -> None:
+    """cert.pem/key.pem for 127.0.0.1 in `work`."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl not installed")
-    work = Path(str(tmp_path))
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(work / "key.pem"), "-out",
          str(work / "cert.pem")], check=True, capture_output=True)
+
+
+async def test_https_download_verifies_the_server(tmp_path: Path) -> None:
+    import asyncio
+    import ssl
+
+    work = tmp_path
+    self_signed(work)
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(work / "cert.pem", work / "key.pem")
     raw = disk_image(seed=15)
@@ -291,7 +296,7 @@ async def test_https_download_verifies_the_server(tmp_path: object) -> None:
             result = await stream_image(HttpDownload((url,), HttpOptions(ssl_context=client_ctx)),
                                         Target(handle), sha256(raw), DecodeJob(True, "raw"))
             assert result.size == len(raw) and handle.content(len(raw)) == raw
-            with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            with pytest.raises(DownloadError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
                 await stream_image(HttpDownload((url,), HttpOptions(retry_delay=0.0, max_resumes=0)),
                                    Target(handle), sha256(raw), DecodeJob(True, "raw"))
         finally:
