@@ -131,6 +131,8 @@ class Endpoint:
             raise ValueError("task_id must be a string")
         with self.server.hub.watch_task(task_id) as updates:
             known = self.task(task_id)
+            if known is not None and known.agent_id != agent_id:
+                raise ValueError(f"task_id {task_id!r} belongs to agent {known.agent_id!r}")
             if known is not None and known.final:
                 return dict(known.status)
             reply = await self.call(agent_id, method, params)

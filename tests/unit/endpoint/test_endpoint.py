@@ -168,3 +168,13 @@ async def test_unix_listener(tmp_path: Path) -> None:
         conn, runner, _ = await FakeAgent("node-9").connect(url)
         assert (await ep.wait_for_agent("node-9", timeout=5)).peer.startswith("unix:")
         await stop(conn, runner)
+
+
+async def test_a_task_id_of_another_agent_is_refused(endpoint: tuple[Endpoint, str]) -> None:
+    ep, url = endpoint
+    agent = FakeAgent("node-10", script=progress_script)
+    conn, runner, _ = await agent.connect(url, token="s3cret")
+    await ep.run_task("node-10", "fake.task", {"task_id": "t-10"})
+    with pytest.raises(ValueError, match="belongs to agent 'node-10'"):
+        await ep.run_task("node-11", "fake.task", {"task_id": "t-10"})
+    await stop(conn, runner)
