@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import pytest
-from conftest import TcpPair
+from endpoint_netpair import TcpPair
 
 from teeth_agent.connection import CallTimeout, CommandFailed, Connection, ConnectionClosed, Handler, Hangup
 from teeth_agent.protocol import Command, ErrorPayload, JsonObject, Role
