@@ -6,6 +6,7 @@ connection, as one JSON line; the answer is zero or more event lines then one fi
     -> {"op": "agents"} | {"op": "tasks", "agent": A?} | {"op": "call", "agent": A, "method": M, "params": {}}
        {"op": "task", "agent": A, "method": M, "params": {}} | {"op": "logs", "follow": true, "backlog": 50}
     <- {"event": "progress", "status": {...}}   (task)      {"event": "log", "record": {...}}   (logs)
+       {"event": "agent", "agent_id": A, "connected": false|true}   (task: the agent dropped away / is back)
     <- {"ok": true, "result": ...}  or  {"ok": false, "error": {"type": ..., "msg": ...}}
 
 Closing the control connection stops a `logs` stream; a task started by `task` keeps running on the agent.
