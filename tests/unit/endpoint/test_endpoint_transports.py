@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import ssl
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,51 @@ async def test_hostile_peers_never_crash_the_endpoint() -> None:
         assert {a.agent_id: a.connected for a in ep.agents()} == {"evil": False, "good": True}
         await conn.close()
         await runner
+
+
+def garbage(rng: random.Random) -> bytes:
+    """A valid handshake or not, then random bytes, broken lines, or almost-messages."""
+    parts = [HS] if rng.random() < 0.7 else []
+    for _ in range(rng.randint(1, 6)):
+        kind = rng.randrange(4)
+        if kind == 0:
+            parts.append(rng.randbytes(rng.randint(1, 300)))
+        elif kind == 1:
+            parts.append(b'{"version":"v1","id":"%d","method":"%s","params":{}}\n' % (
+                rng.randrange(5), rng.choice([b"ping", b"log", b"task_status", b"nope"])))  # fmt: skip
+        elif kind == 2:
+            parts.append(b'{"version":"v1","id":"%d","result":{}}\n' % rng.randrange(5))
+        else:
+            parts.append(b"\n" * rng.randint(1, 3))
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("seed", [1234, 5678, 91011])
+async def test_random_garbage_from_many_peers_leaves_no_unhandled_error(seed: int) -> None:
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    rng = random.Random(seed)
+    async with Endpoint(heartbeat_interval=5) as ep:
+        url = await ep.listen("tcp://127.0.0.1:0")
+        host, port = url.removeprefix("tcp://").rsplit(":", 1)
+
+        async def peer(payload: bytes, abort: bool) -> None:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            with suppress(OSError):
+                writer.write(payload)
+                await writer.drain()
+                if abort:
+                    writer.transport.abort()  # vanish with a reset
+                    return
+                writer.write_eof()  # done talking: the endpoint answers what it got, then closes
+                await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+
+        await asyncio.gather(*(peer(garbage(rng), rng.random() < 0.3) for _ in range(200)))
+        conn, runner, reply = await FakeAgent("survivor").connect(url)
+        assert reply["accepted"] is True
+        await conn.close()
+        await runner
+    loop.set_exception_handler(None)
+    assert unhandled == []
