@@ -5,7 +5,7 @@
 
 Agents' log records are printed to stderr unless --quiet. `teeth-ctl` reaches the endpoint through the
 control socket (default: $TEETH_CONTROL, else $XDG_RUNTIME_DIR/teeth-endpoint.sock, else
-/tmp/teeth-endpoint-UID.sock).
+/run/teeth-endpoint.sock for root, else /tmp/teeth-endpoint-UID.sock).
 """
 
 from __future__ import annotations

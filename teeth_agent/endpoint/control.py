@@ -36,9 +36,10 @@ Emit = Callable[[JsonObject], Awaitable[None]]
 
 
 def default_control_path() -> str:
+    """$TEETH_CONTROL; else a private runtime directory ($XDG_RUNTIME_DIR, or /run for root); else /tmp."""
     if os.environ.get("TEETH_CONTROL"):
         return os.environ["TEETH_CONTROL"]
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or ("/run" if os.getuid() == 0 else "")
     if runtime and os.path.isdir(runtime):
         return os.path.join(runtime, "teeth-endpoint.sock")
     return f"/tmp/teeth-endpoint-{os.getuid()}.sock"

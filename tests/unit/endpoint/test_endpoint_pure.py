@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from teeth_agent.endpoint.control import default_control_path
 from teeth_agent.endpoint.display import format_agents, format_log, format_seconds, render
 from teeth_agent.endpoint.fleet import Fleet
 from teeth_agent.endpoint.listen_url import ListenUrl, parse_listen_url
@@ -162,3 +164,11 @@ def test_agent_table_and_log_lines() -> None:
                                                              "127.0.0.1:5"]  # fmt: skip
     rec = {"agent_id": "a1", "level": "error", "logger": "x", "task_id": None, "msg": "m"}
     assert format_log(rec) == "a1 ERROR   x: m"
+
+
+def test_control_path_prefers_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TEETH_CONTROL", "/somewhere/ctl.sock")
+    assert default_control_path() == "/somewhere/ctl.sock"
+    monkeypatch.delenv("TEETH_CONTROL")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert default_control_path() == str(tmp_path / "teeth-endpoint.sock")
