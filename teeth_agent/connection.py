@@ -7,8 +7,9 @@
         conn.notify("log", {...})                    # fire and forget; the response is consumed and dropped
 
 API
-- `run()`: reads until the link ends and returns why (a short string). Owns every task it starts (keepalive,
-  command handlers) and cancels them when it ends. `call`/`notify` need `run()` going to see responses.
+- `run()`: reads until the link ends and returns why (a short string). Owns every task it starts (the read
+  loop, command handlers; the keepalive is a timer) and cancels them when it ends. `call`/`notify` need
+  `run()` going to see responses.
 - `call(method, params=None, timeout=None)`: sends a command, awaits its response. `CommandFailed(error)`
   carries the peer's `ErrorPayload`; `CallTimeout` after `timeout` (default `call_timeout`, 60 s) — a local
   error, the late response is dropped; `ConnectionClosed` if the link is (or goes) down.
