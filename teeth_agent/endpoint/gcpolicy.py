@@ -6,8 +6,9 @@ event loop for hundreds of milliseconds — straight into the ping latency of ev
 
 The policy: once `freeze_every` links have opened since the last freeze, `gc.freeze()` moves everything
 that exists into the permanent generation, so later passes only walk what is new. Links that close leave
-their cycles frozen (not collected); once `sweep_after` links have closed since the last sweep, one
-unfreeze + full collect + refreeze reclaims them — a single pause, and a rare one.
+their cycles frozen (not collected); once `sweep_after` links, and at least a quarter of those still
+open, have closed since the last sweep, one unfreeze + full collect + refreeze reclaims them — a single
+pause, as rare relative to the fleet's size as CPython's own rule for full collections.
 
 It acts on process-wide state, so only the process owner opts in (`teeth-endpoint serve`, the bench);
 an `Endpoint` built without a policy leaves the collector alone.
@@ -30,10 +31,12 @@ class GcPolicy:
         self.sweep_after = sweep_after
         self._opened = 0
         self._closed = 0
+        self._live = 0
         self.freezes = 0
         self.sweeps = 0
 
     def link_opened(self) -> None:
+        self._live += 1
         self._opened += 1
         if self._opened >= self.freeze_every:
             self._opened = 0
@@ -42,13 +45,13 @@ class GcPolicy:
             self.freezes += 1
 
     def link_closed(self) -> None:
+        self._live -= 1
         self._closed += 1
-        if self._closed >= self.sweep_after:
+        if self._closed >= max(self.sweep_after, self._live // 4):
             self._closed = 0
             started = time.monotonic()
             gc.unfreeze()
             gc.collect()
             gc.freeze()
             self.sweeps += 1
-            log.info("gc sweep after %d closed links took %.0f ms", self.sweep_after,
-                     (time.monotonic() - started) * 1000)  # fmt: skip
+            log.info("gc sweep took %.0f ms (%d links open)", (time.monotonic() - started) * 1000, self._live)

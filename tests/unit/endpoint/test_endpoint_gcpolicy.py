@@ -44,3 +44,14 @@ def test_a_burst_of_links_freezes_and_churn_sweeps(clean_gc: None) -> None:
 def test_policy_bounds_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         GcPolicy(freeze_every=0)
+
+
+def test_sweeps_grow_rarer_with_the_number_of_open_links(clean_gc: None) -> None:
+    policy = GcPolicy(freeze_every=1000, sweep_after=2)
+    for _ in range(40):
+        policy.link_opened()
+    for _ in range(7):  # 7 closed, 33 open: fewer than a quarter of those still open
+        policy.link_closed()
+    assert policy.sweeps == 0
+    policy.link_closed()  # 8 closed, 32 open: a quarter
+    assert policy.sweeps == 1
