@@ -109,9 +109,18 @@ def totals(records: list[MachineRecord]) -> dict[str, Any]:
             outcomes[f"{s.method}:{s.outcome}"] += 1
             for m in s.summary.get("methods", {}).values():
                 methods[str(m)] += 1
+    faults: dict[str, dict[str, int]] = {}
+    for r in records:
+        for f in r.faults:
+            kind = f.split("(")[0]
+            entry = faults.setdefault(kind, {"machines": 0, "ok": 0})
+            entry["machines"] += 1
+            entry["ok"] += r.ok
     return {
         "machines": len(records),
         "ok": sum(r.ok for r in records),
+        # Per fault kind: machines that had it, and how many still came through (a recoverable fault).
+        "faults": dict(sorted(faults.items())),
         "failed": sum(not r.ok for r in records),
         "step_outcomes": dict(sorted(outcomes.items())),
         "erase_methods": dict(methods.most_common()),

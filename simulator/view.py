@@ -74,5 +74,6 @@ def failures_table(records: list[MachineRecord], limit: int = 15) -> Table | Non
 
 def totals_text(records: list[MachineRecord]) -> Text:
     t = totals(records)
+    faults = ", ".join(f"{k} {v['ok']}/{v['machines']}" for k, v in t["faults"].items()) or "none"
     return Text(f"{t['ok']}/{t['machines']} machines ok; tenants running: {t['tenants_running']}; "
-                f"erase methods: {t['erase_methods']}")
+                f"erase methods: {t['erase_methods']}\nfaults (machines still ok / with it): {faults}")
