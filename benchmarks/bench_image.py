@@ -5,7 +5,8 @@ preallocated target file with O_DIRECT. Ours also computes sha256 over every rec
 the baseline hashes nothing. Ours runs in a child process so its peak RSS (VmHWM) is its own; both
 timings are wall clock from this process, interpreter start-up included for ours (conservative).
 
-`run(quick)` returns the figures; `python -m benchmarks.bench_image [--quick]` prints them.
+`run(quick)` returns the figures for `python -m benchmarks`; `python -m benchmarks.bench_image [--quick]`
+prints them. Needs curl and zstd (deps/apt-images.txt); writes ~2.5x the image size under /var/tmp.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.figure import Figure, format_table
+
 MiB = 1 << 20
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "curl | zstd -d | dd oflag=direct bs=4M"
 _SERVER = r"""
 import http.server, os, sys
 class H(http.server.SimpleHTTPRequestHandler):
@@ -55,7 +62,7 @@ def make_image(path: Path, size: int) -> None:
 
 def _time(argv: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
-    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return time.perf_counter() - start, out
 
 
@@ -65,52 +72,22 @@ def run_baseline(url: str, target: Path) -> float:
     return _time(["bash", "-c", pipeline])[0]
 
 
-def run_ours(url: str, target: Path, sha256: str, handle: str) -> tuple[float, dict[str, Any]]:
-    argv = [sys.executable, "-m", "benchmarks.bench_image", "--child", url, str(target), sha256, handle]
+def run_ours(url: str, target: Path, sha256: str) -> tuple[float, dict[str, Any]]:
+    argv = [sys.executable, "-m", "benchmarks.bench_image", "--child", url, str(target), sha256]
     seconds, out = _time(argv)
     return seconds, json.loads(out)
 
 
-class ZeroCopyHandle:
-    """An O_DIRECT handle that writes the caller's (page-aligned, pooled) buffer as it is. The Linux
-    backend's DirectHandle copies every write into a fresh aligned buffer first; this variant measures
-    what skipping that copy would give."""
-
-    def __init__(self, path: str) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_DIRECT)
-        self.size = os.fstat(self._fd).st_size
-        self.alignment = 4096
-
-    async def write_at(self, offset: int, data: bytes | memoryview) -> None:
-        import asyncio
-
-        await asyncio.to_thread(os.pwrite, self._fd, data, offset)
-
-    async def read_at(self, offset: int, length: int) -> bytes:
-        return os.pread(self._fd, length, offset)
-
-    async def flush(self) -> None:
-        os.fsync(self._fd)
-
-    async def close(self) -> None:
-        os.close(self._fd)
-
-
-def child(url: str, target: str, sha256: str, handle_kind: str) -> None:
+def child(url: str, target: str, sha256: str) -> None:
     import asyncio
 
-    from teeth_agent.backend.api import BlockHandle
     from teeth_agent.backend.linux.handle import DirectHandle
     from teeth_agent.images.http import HttpDownload
     from teeth_agent.images.pipeline import Target, stream_image
     from teeth_agent.images.worker import DecodeJob
 
     async def go() -> dict[str, Any]:
-        handle: BlockHandle
-        if handle_kind == "zerocopy":
-            handle = ZeroCopyHandle(target)
-        else:
-            handle = await DirectHandle.open(target, writable=True)
+        handle = await DirectHandle.open(target, writable=True)
         try:
             result = await stream_image(HttpDownload((url,)), Target(handle), {"sha256": sha256},
                                         DecodeJob(True, "raw"))
@@ -124,12 +101,6 @@ def child(url: str, target: str, sha256: str, handle_kind: str) -> None:
     print(json.dumps(out | {"vmhwm_kib": int(hwm)}))
 
 
-def _ratio(name: str, ours: float, base: float, verified: bool, note: str) -> dict[str, Any]:
-    return {"figure": name, "unit": "MiB/s", "ours": round(ours, 1), "baseline": round(base, 1),
-            "ratio": round(ours / base, 3), "goal": ">= 0.9x", "ok": ours / base >= 0.9 and verified,
-            "note": note}
-
-
 def _digest(path: Path, length: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -139,7 +110,7 @@ def _digest(path: Path, length: int) -> str:
     return h.hexdigest()
 
 
-def run(quick: bool) -> list[dict[str, Any]]:
+def run(quick: bool) -> list[Figure]:
     size = (256 if quick else 3072) * MiB
     rounds = 2 if quick else 3
     work = Path(tempfile.mkdtemp(prefix="bench-image-", dir="/var/tmp"))
@@ -156,25 +127,23 @@ def run(quick: bool) -> list[dict[str, Any]]:
                                   text=True)
         assert server.stdout is not None
         url = f"http://127.0.0.1:{server.stdout.readline().strip()}/{packed.name}"
-        times: dict[str, list[float]] = {"baseline": [], "direct": [], "zerocopy": []}
+        times: dict[str, list[float]] = {"baseline": [], "ours": []}
         hwm = 0
-        for _ in range(rounds):  # interleaved, so a noisy neighbour hurts every contender alike
+        for _ in range(rounds):  # interleaved, so a noisy neighbour hurts both alike
             times["baseline"].append(run_baseline(url, target))
-            for kind in ("direct", "zerocopy"):
-                seconds, info = run_ours(url, target, packed_digest, kind)
-                times[kind].append(seconds)
-                hwm = max(hwm, info["vmhwm_kib"])
+            seconds, info = run_ours(url, target, packed_digest)
+            times["ours"].append(seconds)
+            hwm = max(hwm, info["vmhwm_kib"])
         verified = _digest(target, size) == raw_digest
-        rate = {name: size / MiB / min(values) for name, values in times.items()}
-        note = (f"{size // MiB} MiB raw, {packed.stat().st_size // MiB} MiB zstd, best of {rounds}; "
-                f"ours hashes sha256; target verified: {verified}")
+        ours, base = (size / MiB / min(times[k]) for k in ("ours", "baseline"))
+        note = (f"{size // MiB} MiB raw as {packed.stat().st_size // MiB} MiB zstd over HTTP on 127.0.0.1, "
+                f"best of {rounds}; ours also hashes sha256; target verified byte for byte: {verified}")
         return [
-            _ratio("image write", rate["direct"], rate["baseline"], verified, note),
-            _ratio("image write, zero-copy O_DIRECT handle", rate["zerocopy"], rate["baseline"], verified,
-                   "same pipeline; the handle writes the pooled aligned buffers without DirectHandle's copy"),
-            {"figure": "image write peak RSS", "unit": "MiB", "ours": round(hwm / 1024, 1), "baseline": None,
-             "ratio": None, "goal": "<= 64 MiB", "ok": hwm / 1024 <= 64,
-             "note": "VmHWM of the agent-side process (interpreter included)"},
+            Figure("image write (download+zstd+sha256+O_DIRECT)", round(ours, 1), "MiB/s", round(base, 1),
+                   BASELINE, ">= 0.9x", verified and ours / base >= 0.9, note),
+            Figure("image write peak RSS", round(hwm / 1024, 1), "MiB", None, "", "<= 64 MiB",
+                   hwm / 1024 <= 64, f"VmHWM of the agent-side process, interpreter included, "
+                                     f"{size // MiB} MiB image"),
         ]
     finally:
         if server is not None:
@@ -185,7 +154,6 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(*sys.argv[2:6])
+        child(*sys.argv[2:5])
     else:
-        for figure in run(quick="--quick" in sys.argv):
-            print(json.dumps(figure))
+        print(format_table(run(quick="--quick" in sys.argv)))
