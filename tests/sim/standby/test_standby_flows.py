@@ -16,7 +16,7 @@ from simulator.clock import SimClock
 from simulator.image import ImageHeader, expected_bytes, iter_image
 from teeth_agent.commands.errors import InvalidParams, NotFound
 from teeth_agent.commands.standby import AFTER_ACK, TASKS
-from teeth_agent.images.errors import ChecksumMismatch
+from teeth_agent.images.errors import ChecksumMismatch, ImageTooLarge
 from teeth_agent.tasks.context import TaskContext
 
 MiB = 1 << 20
@@ -230,3 +230,15 @@ async def test_corrupted_cache_copy_is_dropped_and_downloaded(
     assert_image_on(vm, prepared["disk"], header)
     index = json.loads((tmp_path / "image-cache.json").read_text())
     assert index["entries"] == [] and index["installed"]["id"] == "tenant-f"
+
+
+async def test_image_larger_than_the_chosen_disk(server: Any, tmp_path: Path) -> None:
+    backend = make_backend(str(profile_with_disks(tmp_path, "8GiB", "32MiB")), clock=SimClock(speed=1e6))
+    small = next(d for d in await backend.list_disks() if d.size == 32 * MiB)
+    _, body = sim_image("too-big", 48 * MiB)
+    image = serve(server, "too-big", body)
+    with pytest.raises(ImageTooLarge, match="larger than the target"):
+        await task(make_ctx(backend, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
+                   {"task_id": "t1", "image": image, "root_device": {"path": small.path}})
+    assert backend.machine.disk(small.path).image_header() is None
+    assert backend.machine.disk(small.path).content.read(0, MiB) == bytes(MiB)
