@@ -54,34 +54,50 @@ class HttpDownload:
     total: int | None = None
     received: int = 0
     failures: list[str] = field(default_factory=list)
+    _complete: bool = False
+    _last: Exception | None = None
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         deadline = None
         if self.options.total_timeout is not None:
             deadline = time.monotonic() + self.options.total_timeout
-        last: Exception | None = None
         for url in self.urls:
-            for attempt in range(self.options.max_resumes + 1):
-                try:
-                    async for chunk in self._get(url, deadline):
-                        yield chunk
-                    return
-                except HttpStatusError as exc:
-                    last = exc
-                    self.failures.append(str(exc))
-                    break  # a 4xx will not change; a 5xx: let the next mirror answer
-                except ssl.SSLCertVerificationError as exc:
-                    last = exc
-                    self.failures.append(f"{url}: {exc}")
-                    break  # an untrusted server stays untrusted
-                except (_Dropped, OSError, ReadTimeout) as exc:
-                    last = exc
-                    self.failures.append(f"{url}: {exc or type(exc).__name__}")
-                    if isinstance(exc, ReadTimeout) and exc.details and exc.details.get("total"):
-                        raise
-                    if attempt < self.options.max_resumes:
-                        await asyncio.sleep(self.options.retry_delay * min(attempt + 1, 4))
-        self._give_up(last)
+            async for chunk in self._from_url(url, deadline):
+                yield chunk
+            if self._complete:
+                return
+        self._give_up(self._last)
+
+    async def _from_url(self, url: str, deadline: float | None) -> AsyncGenerator[bytes, None]:
+        """This URL's bytes, resuming after drops. Only attempts that brought no new byte count against
+        max_resumes: a flaky link that keeps making progress is not given up on (the total timeout
+        still bounds it)."""
+        fruitless = 0
+        while fruitless <= self.options.max_resumes:
+            before = self.received
+            try:
+                async for chunk in self._get(url, deadline):
+                    yield chunk
+                self._complete = True
+                return
+            except HttpStatusError as exc:
+                self._note(url, exc)
+                return  # a 4xx will not change; after a 5xx, let the next mirror answer
+            except ssl.SSLCertVerificationError as exc:
+                self._note(url, exc)
+                return  # an untrusted server stays untrusted
+            except (_Dropped, OSError, ReadTimeout) as exc:
+                self._note(url, exc)
+                if isinstance(exc, ReadTimeout) and exc.details and exc.details.get("total"):
+                    raise
+            fruitless = 0 if self.received > before else fruitless + 1
+            if fruitless <= self.options.max_resumes:
+                await asyncio.sleep(self.options.retry_delay * min(fruitless + 1, 4))
+
+    def _note(self, url: str, exc: Exception) -> None:
+        self._last = exc
+        text = str(exc) or type(exc).__name__
+        self.failures.append(text if text.startswith(url) else f"{url}: {text}")
 
     def _give_up(self, last: Exception | None) -> None:
         details = {"failures": self.failures[-20:], "received": self.received}

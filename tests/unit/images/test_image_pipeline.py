@@ -118,6 +118,16 @@ async def test_dropped_connection_resumes_with_range(server: ImageServer, disk: 
     assert ranges == [None, "bytes=300000-", f"bytes={300_000 + 2 * MiB}-"]
 
 
+async def test_a_link_that_keeps_dropping_but_progressing_is_not_given_up(
+    server: ImageServer, disk: FileHandle
+) -> None:
+    raw = disk_image(seed=16)
+    server.routes["/image"] = Route(body=raw, drop_after=[700_000] * 8)
+    await write(server, disk, raw, options=HttpOptions(retry_delay=0.0, max_resumes=1))
+    assert disk.content(len(raw)) == raw
+    assert len(server.requests_for("/image")) == 9
+
+
 async def test_server_without_range_support_is_read_from_the_start(
     server: ImageServer, disk: FileHandle
 ) -> None:
@@ -132,7 +142,8 @@ async def test_truncated_download_that_never_completes_fails_and_is_not_bootable
 ) -> None:
     raw = disk_image(seed=5)
     plant_old_image(disk)
-    server.routes["/image"] = Route(body=raw, drop_after=[100_000] * 10)
+    # After 100 kB every resumed answer ends at once: no progress, so the resumes run out.
+    server.routes["/image"] = Route(body=raw, drop_after=[100_000] + [0] * 10)
     with pytest.raises(DownloadError, match="every URL"):
         await write(server, disk, raw, options=HttpOptions(retry_delay=0.0, max_resumes=2))
     assert_not_bootable(disk)
