@@ -242,3 +242,52 @@ async def test_image_larger_than_the_chosen_disk(server: Any, tmp_path: Path) ->
                    {"task_id": "t1", "image": image, "root_device": {"path": small.path}})
     assert backend.machine.disk(small.path).image_header() is None
     assert backend.machine.disk(small.path).content.read(0, MiB) == bytes(MiB)
+
+
+async def prepared_vm(server: Any, tmp_path: Path, name: str, backend: SimBackend) -> None:
+    _, body = sim_image(name)
+    await task(make_ctx(backend, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
+               {"task_id": "p", "image": serve(server, name, body)})
+
+
+async def test_explicit_kernel_params_are_used(vm: SimBackend, server: Any, tmp_path: Path) -> None:
+    await prepared_vm(server, tmp_path, "tenant-g", vm)
+    boot = {"kernel": "/boot/vmlinuz-6.1.0-tenant", "initrd": "/boot/initrd.img-6.1.0-tenant",
+            "cmdline": "root=LABEL=root console=ttyS1"}
+    result = await task(make_ctx(vm, tmp_path, "standbye.run_image"), "standbye.run_image",
+                        {"task_id": "r", "image_id": "tenant-g", "configdrive": {"meta_data": {}},
+                         "boot": boot})
+    assert result["action"] == "kexec" and result["kexec"]["cmdline"] == "root=LABEL=root console=ttyS1"
+    assert "explicit" in result["reason"]
+
+
+async def test_explicit_kernel_missing_from_the_image_falls_back_to_reboot(
+    vm: SimBackend, server: Any, tmp_path: Path
+) -> None:
+    await prepared_vm(server, tmp_path, "tenant-h", vm)
+    result = await task(make_ctx(vm, tmp_path, "standbye.run_image"), "standbye.run_image",
+                        {"task_id": "r", "image_id": "tenant-h", "configdrive": {"meta_data": {}},
+                         "boot": {"kernel": "/boot/nope"}})
+    assert result["action"] == "reboot" and "kexec load failed" in result["reason"]
+
+
+async def test_kernel_that_forbids_kexec_means_reboot(server: Any, tmp_path: Path) -> None:
+    profile = profile_with_disks(tmp_path, "8GiB")
+    profile.write_text(profile.read_text().replace("[boot]\n", "[boot]\nkexec_allowed = false\n"))
+    backend = make_backend(str(profile), clock=SimClock(speed=1e6))
+    await prepared_vm(server, tmp_path, "tenant-i", backend)
+    result = await task(make_ctx(backend, tmp_path, "standbye.run_image"), "standbye.run_image",
+                        {"task_id": "r", "image_id": "tenant-i", "configdrive": {"meta_data": {}}})
+    assert result["action"] == "reboot" and "does not allow kexec" in result["reason"]
+
+
+async def test_after_ack_reboots_when_the_loaded_kernel_is_gone(
+    vm: SimBackend, server: Any, tmp_path: Path
+) -> None:
+    await prepared_vm(server, tmp_path, "tenant-j", vm)
+    result = await task(make_ctx(vm, tmp_path, "standbye.run_image"), "standbye.run_image",
+                        {"task_id": "r", "image_id": "tenant-j", "configdrive": {"meta_data": {}}})
+    assert result["action"] == "kexec"
+    vm.machine.kexec_loaded = None  # e.g. unloaded between the result and the acknowledgement
+    await AFTER_ACK["standbye.run_image"](vm, result)
+    assert (vm.machine.running.kind, vm.machine.running.via) == ("tenant", "reboot")
