@@ -51,6 +51,9 @@ class NvmeCaps:
     format_applies_to_all_namespaces: bool = False
     crypto_erase_applies_to_all_namespaces: bool = False
     sanitize: SanitizeCaps = field(default_factory=SanitizeCaps)
+    # Active namespaces on the controller, counted by the OS whatever an allowlist hides; None if unknown.
+    # Controller-wide operations (FNA format, sanitize) reach all of them.
+    namespace_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -206,9 +206,13 @@ def _spared_siblings(
     controller = nvme_controller(dev.path)
     if controller is None:
         return ()
-    return tuple(
-        sorted(d.path for d in disks if d.path not in selected and nvme_controller(d.path) == controller)
-    )
+    same = [d.path for d in disks if nvme_controller(d.path) == controller]
+    spared = sorted(p for p in same if p not in selected)
+    # Namespaces the agent cannot see (hidden by an allowlist) are spared too: never erase them unseen.
+    hidden = (dev.nvme.namespace_count or 0) - len(same) if dev.nvme else 0
+    if hidden > 0:
+        spared.append(f"{hidden} namespace(s) not visible to the agent")
+    return tuple(spared)
 
 
 def plan_erase(disks: Sequence[BlockDevice], params: EraseParams) -> ErasePlan:

@@ -23,7 +23,7 @@ from teeth_agent.backend.linux.ata import (
 from teeth_agent.backend.linux.exec import Runner
 from teeth_agent.backend.linux.lsblk import LsblkDisk, parse_lsblk_tree
 from teeth_agent.backend.linux.nvme import parse_id_ctrl, parse_id_ctrl_firmware
-from teeth_agent.backend.linux.sysfs import queue_attr
+from teeth_agent.backend.linux.sysfs import nvme_namespace_count, queue_attr
 from teeth_agent.backend.types import BlockDevice, Transport
 
 TOOL_TIMEOUT = 60.0
@@ -97,6 +97,7 @@ class DiskLister:
             caps, firmware = parse_id_ctrl(result.stdout), parse_id_ctrl_firmware(result.stdout)
         except (ToolError, ValueError):
             return device
+        caps = dataclasses.replace(caps, namespace_count=nvme_namespace_count(device.path))
         return dataclasses.replace(device, nvme=caps, firmware_version=firmware or device.firmware_version)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -247,6 +248,23 @@ def test_format_for_all_namespaces_is_skipped_when_a_sibling_namespace_is_spared
     assert plans["/dev/nvme1n1"].method == "nvme_crypto_format"  # another controller is unaffected
     both = plan_of([n1, n2, other])
     assert both["/dev/nvme0n1"].method == both["/dev/nvme0n2"].method == "nvme_crypto_format"
+
+
+def test_namespaces_hidden_from_the_agent_are_spared_like_visible_ones() -> None:
+    # An allowlist shows the agent nvme0n1 only, but the controller has two active namespaces: a
+    # controller-wide erase would reach the one it cannot see.
+    caps = NvmeCaps(
+        format_supported=True,
+        crypto_erase_supported=True,
+        crypto_erase_applies_to_all_namespaces=True,
+        sanitize=SanitizeCaps(crypto=True),
+        namespace_count=2,
+    )
+    p = one(dev("/dev/nvme0n1", nvme=caps))
+    assert p.method == "nvme_format"
+    assert "1 namespace(s) not visible" in reasons(p)["nvme_sanitize_crypto"]
+    alone = dataclasses.replace(caps, namespace_count=1)
+    assert one(dev("/dev/nvme0n1", nvme=alone)).method == "nvme_crypto_format"
 
 
 def test_enabled_drive_with_unknown_password_is_erased_otherwise_and_warned_about() -> None:
