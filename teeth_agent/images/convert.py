@@ -7,10 +7,10 @@ disk alone); qemu-img reads it through a `raw` node with offset and size. Only i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from teeth_agent.backend.api import Progress
-from teeth_agent.backend.linux.exec import Runner
 
 CONVERT_TIMEOUT = 4 * 3600.0
 
@@ -22,6 +22,12 @@ class ImageConverter(Protocol):
     ) -> None:
         """Write the raw content of the qcow2 at source[offset:offset+length] to the start of target."""
         ...
+
+
+class Runner(Protocol):
+    """The slice of `teeth_agent.backend.linux.exec.Runner` this needs (flows do not import the backend)."""
+
+    async def run(self, argv: Sequence[str], *, timeout: float) -> object: ...  # noqa: ASYNC109
 
 
 def qemu_img_argv(source: str, offset: int, length: int, target: str) -> list[str]:

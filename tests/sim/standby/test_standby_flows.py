@@ -194,8 +194,9 @@ async def test_root_device_hints_choose_the_disk(vm: SimBackend, server: Any, tm
 
 
 def test_malformed_params_name_the_field() -> None:
-    good = {"id": "x", "urls": ["http://127.0.0.1/x"], "hashes": {"sha256": "a" * 64}, "disk_format": "raw"}
-    cases = [
+    good: dict[str, Any] = {"id": "x", "urls": ["http://127.0.0.1/x"], "hashes": {"sha256": "a" * 64},
+                            "disk_format": "raw"}
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("standbye.cache_images", {"images": []}, "images"),
         ("standbye.cache_images", {"images": [good | {"urls": ["ftp://x"]}]}, "images[0].urls[0]"),
         ("standbye.cache_images", {"images": [good, good]}, "images"),

@@ -75,8 +75,8 @@ class ImageServer:
             writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             return
         if route.location is not None:
-            head = f"HTTP/1.1 302 Found\r\nLocation: {route.location}\r\nContent-Length: 0\r\n\r\n"
-            writer.write(head.encode())
+            redirect = f"HTTP/1.1 302 Found\r\nLocation: {route.location}\r\nContent-Length: 0\r\n\r\n"
+            writer.write(redirect.encode())
             return
         if route.status != 200:
             writer.write(f"HTTP/1.1 {route.status} Oops\r\nContent-Length: 0\r\n\r\n".encode())

@@ -5,6 +5,7 @@ import io
 import lzma
 import random
 import sys
+from collections.abc import Callable
 
 import pytest
 import zstandard
@@ -40,7 +41,7 @@ def zstd(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(write_checksum=True).compress(data)
 
 
-PACKERS = {"gzip": gzip.compress, "xz": lzma.compress, "zstd": zstd}
+PACKERS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.compress, "xz": lzma.compress, "zstd": zstd}
 
 
 @pytest.mark.parametrize("name", sorted(PACKERS))
