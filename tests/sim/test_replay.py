@@ -5,13 +5,19 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
+
 from simulator.replay import parse_transcript, read_transcript, replay
 
-TRANSCRIPT = Path(__file__).parent / "transcripts" / "small-fleet.jsonl"
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
+TRANSCRIPT = TRANSCRIPTS / "small-fleet.jsonl"
 
 
-async def test_recorded_small_fleet_replays_without_differences() -> None:
-    assert await replay(read_transcript(TRANSCRIPT)) == []
+# demo-4.jsonl: `teeth-sim demo --plain --machines 4 --record ...` (the demo scenario, one machine per
+# profile, its faults included); small-fleet.jsonl: small-fleet.toml.
+@pytest.mark.parametrize("path", sorted(TRANSCRIPTS.glob("*.jsonl")), ids=lambda p: p.stem)
+async def test_recorded_transcripts_replay_without_differences(path: Path) -> None:
+    assert await replay(read_transcript(path)) == []
 
 
 def test_transcript_parses_into_commands_with_their_final_statuses() -> None:
