@@ -2,7 +2,8 @@
 
 `run` does everything that can fail while the endpoint can still be told: it writes the config drive,
 installs grub for the boot mode, and when kexec is wanted and viable, loads the kernel (`kexec -l`), so
-the result names the action that will really happen. `after_ack` performs that action, and must only be
+the result names the action that will really happen; then it wipes the image cache (other images must
+not be left for this tenant to read). `after_ack` performs that action, and must only be
 called once the endpoint has acknowledged the final `complete` status: after it the agent is gone.
 """
 
@@ -22,6 +23,7 @@ from teeth_agent.boot.grub_cfg import GrubConfigError, default_target
 from teeth_agent.commands.errors import InvalidParams, NotFound
 from teeth_agent.commands.params import get_choice, get_object, get_str
 from teeth_agent.images.cache_index import IndexFile
+from teeth_agent.images.cache_wipe import wipe_cache
 
 Action = Literal["kexec", "reboot"]
 
@@ -64,6 +66,8 @@ async def run(
     progress(2, 3)
     action, target, reason = await choose_action(backend, disk, params)
     log.info("run_image %s: %s (%s)", params.image_id, action, reason)
+    # Images cached for other deployments must not be left for this tenant to read.
+    wiped = await wipe_cache(backend, state_dir)
     progress(3, 3)
     return {
         "image_id": params.image_id,
@@ -74,6 +78,7 @@ async def run(
         "kexec": None if target is None else
         {"kernel": target.kernel, "initrd": target.initrd, "cmdline": target.cmdline},
         "reason": reason,
+        "cache_wiped": wiped,
     }
 
 

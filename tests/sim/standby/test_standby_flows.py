@@ -77,6 +77,9 @@ async def test_cache_then_prepare_from_cache_then_kexec(vm: SimBackend, server: 
                          "configdrive": {"meta_data": {"uuid": "inst-1"}, "user_data": "#cloud-config\n"}})
     assert result["action"] == "kexec"
     assert result["kexec"]["kernel"] == "/boot/vmlinuz-6.1.0-tenant"
+    entry = cached["cached"][0]
+    assert result["cache_wiped"] == {"disk": entry["disk"], "images": 1, "method": "discard"}
+    assert vm.machine.disk(entry["disk"]).content.read(entry["offset"], 4096) == bytes(4096)
     assert vm.machine.running.kind == "ramdisk"  # nothing happens before the acknowledgement
     await AFTER_ACK["standbye.run_image"](vm, result)
     assert vm.machine.running.kind == "tenant"
@@ -292,3 +295,21 @@ async def test_after_ack_reboots_when_the_loaded_kernel_is_gone(
     vm.machine.kexec_loaded = None  # e.g. unloaded between the result and the acknowledgement
     await AFTER_ACK["standbye.run_image"](vm, result)
     assert (vm.machine.running.kind, vm.machine.running.via) == ("tenant", "reboot")
+
+
+async def test_run_image_zeroes_a_cache_that_cannot_be_discarded(server: Any, tmp_path: Path) -> None:
+    backend = make_backend(str(profile_with_disks(tmp_path, "8GiB", "64MiB")), clock=SimClock(speed=1e6))
+    _, body = sim_image("tenant-k", 8 * MiB)
+    image = serve(server, "tenant-k", body)
+    cached = await task(make_ctx(backend, tmp_path, "standbye.cache_images"), "standbye.cache_images",
+                        {"task_id": "c", "images": [image]})
+    entry = cached["cached"][0]
+    cache = backend.machine.disk(entry["disk"])
+    assert cache.content.read(entry["offset"], 4) == zstandard.ZstdCompressor().compress(body)[:4]
+    await task(make_ctx(backend, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
+               {"task_id": "p", "image": image})
+    result = await task(make_ctx(backend, tmp_path, "standbye.run_image"), "standbye.run_image",
+                        {"task_id": "r", "image_id": "tenant-k", "configdrive": {"meta_data": {}}})
+    assert result["cache_wiped"] == {"disk": entry["disk"], "images": 1, "method": "zeroes"}
+    assert cache.content.read(entry["offset"], entry["size"]) == bytes(entry["size"])
+    assert json.loads((tmp_path / "image-cache.json").read_text())["entries"] == []
