@@ -5,7 +5,8 @@ a worker thread hashes and decodes between them. Two bounded queues join them (r
 fixed pool of write buffers), so memory is bounded whatever the image size and the slowest stage sets
 the pace. A bootable target is marked not bootable before the first byte and on any failure, and its
 first MiB is written last, only after every digest matched — so a disk is never left bootable with
-anything but exactly the image asked for.
+anything but exactly the image asked for. Sampled blocks are then read back (`readback`): the disk must
+have kept what it acknowledged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from teeth_agent.backend.api import BlockHandle, Progress, no_progress
 from teeth_agent.images.errors import ImageError
 from teeth_agent.images.hashing import BackgroundHasher, MultiHasher
 from teeth_agent.images.qcow2 import Qcow2Info
+from teeth_agent.images.readback import ReadBack
 from teeth_agent.images.worker import ABORT, Decoded, DecodeJob, ThreadSource, decode
 from teeth_agent.images.writer import (
     Aborted,
@@ -77,15 +79,18 @@ async def stream_image(
     capacity = target.capacity if target.capacity is not None else handle.size - target.base
     hasher = MultiHasher(tuple(expected))
     hold = HeadHold() if target.bootable else None
+    readback = ReadBack(handle.alignment)
     if target.bootable:
         await mark_not_bootable(handle)
     try:
-        received, decoded = await _run_stages(source, target, capacity, hasher, hold, job, progress)
+        received, decoded = await _run_stages(source, target, capacity, hasher, hold, readback, job, progress)
         hashes = hasher.verify(expected)
         if hold is not None:
             await commit_head(handle, hold)
+            readback.note_bytes(0, bytes(hold.data[: handle.alignment]).ljust(handle.alignment, b"\0"))
         else:
             await handle.flush()
+        await readback.verify(handle)
     except BaseException:
         if target.bootable:
             with contextlib.suppress(Exception):
@@ -100,6 +105,7 @@ async def _run_stages(
     capacity: int,
     hasher: MultiHasher,
     hold: HeadHold | None,
+    readback: ReadBack,
     job: DecodeJob,
     progress: Progress,
 ) -> tuple[int, Decoded]:
@@ -129,7 +135,7 @@ async def _run_stages(
     try:
         async with asyncio.TaskGroup() as group:
             producer = group.create_task(_produce(source, chunks, progress))
-            group.create_task(write_buffers(target.handle, target.base, filled, pool, hold))
+            group.create_task(write_buffers(target.handle, target.base, filled, pool, hold, readback))
             decoder = group.create_task(run_decoder())
     except BaseExceptionGroup as group_error:
         raise _primary(group_error) from None

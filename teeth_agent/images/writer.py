@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from teeth_agent.backend.api import BlockHandle
 from teeth_agent.images.decompress import Reader
 from teeth_agent.images.errors import ImageTooLarge
+from teeth_agent.images.readback import ReadBack
 
 HEAD_BYTES = 1 << 20  # what "not bootable" zeroes, and what a bootable write holds back until verified
 BUFFER_BYTES = 4 << 20
@@ -131,6 +132,7 @@ async def write_buffers(
     filled: asyncio.Queue[Filled | None],
     pool: queue.Queue[mmap.mmap | None],
     hold: HeadHold | None,
+    readback: ReadBack | None = None,
     depth: int = 1,
 ) -> None:
     """Write every posted buffer until the end marker, at most `depth` writes in flight. One is the
@@ -145,6 +147,8 @@ async def write_buffers(
             offset, view = item.offset, memoryview(item.buf)[:size]
             if hold is not None:
                 offset, view = hold.take(offset, view)  # in stream order, before any write starts
+            if readback is not None:
+                readback.note(base + offset, view)
             await slots.acquire()
             group.create_task(_write_one(handle, base + offset, view, item.buf, pool, slots))
 

@@ -312,3 +312,33 @@ async def test_https_download_verifies_the_server(tmp_path: Path) -> None:
                                    Target(handle), sha256(raw), DecodeJob(True, "raw"))
         finally:
             tls.close()
+
+
+class ForgetfulHandle(FileHandle):
+    """A disk that acknowledges writes past `keeps` bytes without storing them."""
+
+    def __init__(self, path: Path, size: int, keeps: int) -> None:
+        super().__init__(path, size)
+        self.keeps = keeps
+
+    async def write_at(self, offset: int, data: bytes | memoryview) -> None:
+        if offset < self.keeps:
+            await super().write_at(offset, data)
+
+
+async def test_a_disk_that_does_not_keep_writes_fails_read_back(server: ImageServer, tmp_path: Path) -> None:
+    from teeth_agent.backend.errors import VerificationFailed
+
+    (tmp_path / "liar.img").write_bytes(b"\x5a" * (32 * MiB))  # what the disk held before: it stays
+    forgetful = ForgetfulHandle(tmp_path / "liar.img", 32 * MiB, keeps=8 * MiB)
+    raw = disk_image(20 * MiB, seed=17)
+    with pytest.raises(VerificationFailed, match="read-back"):
+        await write(server, forgetful, raw)
+    assert forgetful.content(MiB) == bytes(MiB)  # not bootable
+
+
+async def test_tiny_image_is_padded_written_and_verified(server: ImageServer, disk: FileHandle) -> None:
+    raw = b"\xeb\x63\x90tiny"
+    result = await write(server, disk, raw)
+    assert result.size == len(raw)
+    assert disk.content(512) == raw.ljust(512, b"\0")
