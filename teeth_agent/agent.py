@@ -169,18 +169,24 @@ class Agent:
         dialer = Dialer(
             cfg.endpoints, opener=self._opener, backoff=cfg.backoff, connect_timeout=cfg.connect_timeout
         )
+        loop = asyncio.get_running_loop()
         while True:
             ep, streams = await dialer.connect()
+            began = loop.time()
             try:
-                accepted = await self._serve(ep, streams, dialer)
+                accepted = await self._serve(ep, streams)
             except Exception:
                 # A bug in one link must not take the agent (and the machine's reachability) down.
                 log.exception("link to %s failed unexpectedly", ep)
                 accepted = False
-            if not accepted:
+            # Only a link that stayed up resets the backoff: an endpoint that accepts and then drops
+            # every link at once must not be hammered by a fleet redialing twice a second.
+            if accepted and loop.time() - began >= cfg.heartbeat_interval:
+                dialer.accepted()
+            else:
                 dialer.failed()
 
-    async def _serve(self, ep: EndpointUrl, streams: Streams, dialer: Dialer) -> bool:
+    async def _serve(self, ep: EndpointUrl, streams: Streams) -> bool:
         conn = Connection(
             *streams,
             Role.AGENT,
@@ -194,7 +200,6 @@ class Agent:
             accepted = await self._handshake(conn)
             pumps = []
             if accepted:
-                dialer.accepted()
                 log.info("connected to %s", ep)
                 statuses = self._outbox.pump(self._status_sender(conn), self._ack)
                 pumps.append(tg.create_task(_until_closed(statuses)))
