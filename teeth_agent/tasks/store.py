@@ -8,6 +8,7 @@ A file that does not parse is moved aside (`*.corrupt`) and reported, rather tha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -66,7 +67,8 @@ class JsonFileStore:
                 records.append(TaskRecord.from_json(json.loads(path.read_bytes())))
             except (OSError, ValueError, RecordError) as exc:
                 log.error("task record %s is unreadable (%s); moved aside", path.name, exc)
-                path.replace(path.with_suffix(".corrupt"))
+                with contextlib.suppress(OSError):  # a read-only state dir still lets the agent start
+                    path.replace(path.with_suffix(".corrupt"))
         return records
 
     def save(self, record: TaskRecord) -> None:
