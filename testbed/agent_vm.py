@@ -23,48 +23,53 @@ from testbed.spec import VmSpec
 
 AGENT_WITHIN_S = 420.0  # the DIB ramdisk reaches its agent in ~50 s under TCG; far slower when loaded
 POLL_S = 2.0
-AGENT_CRASH = re.compile(r"teeth-agent\[(\d+)\]: Traceback")
-TRACEBACK_SETTLE_S = 3.0  # the console gets a traceback line by line; let it finish before quoting it
-
-
 class AgentWaitError(AssertionError):
     """The agent never connected (or cannot: the VM stopped, the agent crashed)."""
 
 
+AGENT_LINE = re.compile(r"teeth-agent\[(\d+)\]: (Traceback)?")
+TRACEBACK_SETTLE_S = 3.0  # the console gets a traceback line by line; let it finish before quoting it
+
+
 def crash_report(console_text: str) -> str | None:
-    """The first traceback of the agent's service on the console: that process's lines, to its end."""
-    crash = AGENT_CRASH.search(console_text)
-    if crash is None:
-        return None
-    tag = f"teeth-agent[{crash.group(1)}]:"
-    lines = [line for line in console_text[crash.start():].splitlines() if tag in line]
-    return "\n".join(lines[-20:])
+    """The agent's lines up to its death, if a traceback was followed by a new agent process (systemd
+    restarted the service). A traceback alone is not a crash: the agent logs failed tasks with one."""
+    traced: set[str] = set()
+    for line in AGENT_LINE.finditer(console_text):
+        pid = line.group(1)
+        if traced and pid not in traced:
+            dead = sorted(traced)[0]
+            lines = [x for x in console_text.splitlines() if f"teeth-agent[{dead}]:" in x]
+            return "\n".join(lines[-20:])
+        if line.group(2):
+            traced.add(pid)
+    return None
 
 
-async def agent_problem(vm: RunningVm) -> str | None:
+async def agent_problem(vm: RunningVm, start: int = 0) -> str | None:
     """Why waiting for the agent is pointless: the VM is gone, or the agent's service crashed."""
     if not vm.alive():
         return "the VM stopped"
-    if crash_report(vm.console.read()) is None:
+    if crash_report(vm.console.read(start)) is None:
         return None
     await asyncio.sleep(TRACEBACK_SETTLE_S)
-    return f"the agent crashed:\n{crash_report(vm.console.read())}"
+    return f"the agent crashed:\n{crash_report(vm.console.read(start))}"
 
 
 async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str, within: float = AGENT_WITHIN_S,
-                      not_boot: str | None = None) -> AgentInfo:
+                      not_boot: str | None = None, start: int = 0) -> AgentInfo:
     """The agent once its handshake has passed (from a boot other than `not_boot`, when given);
-    bounded, and early out if it cannot come."""
+    bounded, and early out if it cannot come. `start`: console offset where this boot began."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     what = f"vm {vm.spec.name}: agent {agent_id}"
     while True:
-        if reason := await agent_problem(vm):
+        if reason := await agent_problem(vm, start):
             raise AgentWaitError(f"{what}: {reason}\nconsole log: {vm.console.path}")
         left = deadline - loop.time()
         if left <= 0:
             raise AgentWaitError(f"{what}: no handshake within {within:.0f} s; console log: {vm.console.path}"
-                                 f"\n--- last lines ---\n{tail(vm.console.read())}")
+                                 f"\n--- last lines ---\n{tail(vm.console.read(start))}")
         try:
             agent = await ep.wait_for_agent(agent_id, timeout=min(POLL_S, left))
         except TimeoutError:

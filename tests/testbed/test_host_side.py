@@ -101,16 +101,17 @@ def test_line_service_records_answers_and_bounds_its_wait() -> None:
             quiet.wait_line(within=60, what="handshake", problem=lambda: "the VM stopped")
 
 
-def test_crash_report_quotes_the_crashed_agent_process_only() -> None:
-    console = "\n".join([
+def test_crash_report_needs_a_traceback_and_then_a_restarted_agent() -> None:
+    lines = [
         "[ 40.1] systemd[1]: Started teeth-agent.service",
         "[ 41.0] teeth-agent[216]: Traceback (most recent call last):",
         "[ 41.1] teeth-agent[216]:   File \"agent.py\", line 117, in run",
         "[ 41.1] kernel: unrelated line",
         "[ 41.2] teeth-agent[216]: KeyError: 'decom.qc'",
-        "[ 45.0] teeth-agent[230]: Traceback (most recent call last):",
-    ])
-    report = crash_report(console)
+    ]
+    assert crash_report("\n".join(lines)) is None  # a logged traceback (a failed task) is no crash
+    lines.append("[ 45.0] teeth-agent[230]: agent TB-1 (linux backend) starting")
+    report = crash_report("\n".join(lines))
     assert report is not None
     assert report.splitlines()[0].endswith("Traceback (most recent call last):")
     assert report.splitlines()[-1].endswith("KeyError: 'decom.qc'")

@@ -1,0 +1,105 @@
+"""Standby end to end on one ramdisk VM, in order (each step builds on the gz steps before it):
+cache both served images, prepare each onto a disk and check it from the host, run_image with kexec
+(tenant marker and config drive uuid on the console), then boot the ramdisk again, run_image with
+`kexec: never`: the agent reboots, the testbed switches the VM to disk boot, SeaBIOS -> grub -> tenant.
+"""
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from testbed import diskcheck, scenarios, served_images, tenant_files
+from testbed.agent_vm import AgentVm, await_agent, ramdisk_agent
+from testbed.ramdisk import RamdiskArtifacts
+from testbed.services import image_server
+from testbed.session import Session
+from testbed.spec import DiskBoot, VmSpec
+
+pytestmark = [pytest.mark.testbed, pytest.mark.asyncio(loop_scope="module")]
+TASK_WITHIN_S = 900.0
+TENANT_WITHIN_S = 240.0
+INSTALL_DISK = {"serial": "TB-VIRTIO-0"}
+QCOW2_DISK = {"serial": "TB-SATA-0"}
+
+
+@dataclasses.dataclass
+class Standby:
+    running: AgentVm
+    images: served_images.ServedImages
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def standby(testbed_session: Session, ramdisk: RamdiskArtifacts,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Standby]:
+    images = served_images.make(testbed_session.tenant.disk, tmp_path_factory.mktemp("served"))
+    with image_server(images.gz_path.parent) as server:
+
+        def make_spec(port: int) -> VmSpec:
+            return scenarios.ramdisk_spec("standby-0", ramdisk.kernel, ramdisk.initramfs, port,
+                                          image_port=server.port, on_reboot="destroy")
+
+        async with ramdisk_agent(testbed_session.testbed, make_spec) as running:
+            yield Standby(running, images)
+
+
+async def run(vm: AgentVm, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    final = await vm.endpoint.run_task(vm.agent.agent_id, method, params, timeout=TASK_WITHIN_S)
+    assert final["state"] == "complete", f"{method} ended {final}; console log: {vm.vm.console.path}"
+    return final
+
+
+async def test_cache_images_fetches_both_formats(standby: Standby) -> None:
+    images = [standby.images.gz, standby.images.qcow2]
+    # Hints name the install disk: unhinted, the agent wants >= 4 GiB for it; the cache goes elsewhere.
+    await run(standby.running, "standbye.cache_images", {"images": images, "root_device": INSTALL_DISK})
+
+
+async def test_prepare_image_from_a_qcow2_image_writes_exactly_the_image(standby: Standby) -> None:
+    # First: run_image below uses the image prepared last, the gz one.
+    images, vm = standby.images, standby.running
+    await run(vm, "standbye.prepare_image", {"image": images.qcow2, "root_device": QCOW2_DISK})
+    assert diskcheck.holds_image(vm.vm.host.disk_images["sata"], images.raw), "qcow2 image not on SATA"
+
+
+async def test_prepare_image_from_a_compressed_image_writes_exactly_the_image(standby: Standby) -> None:
+    images, vm = standby.images, standby.running
+    await run(vm, "standbye.prepare_image", {"image": images.gz, "root_device": INSTALL_DISK})
+    assert diskcheck.holds_image(vm.vm.host.disk_images["virtio"], images.raw), "gz image not on virtio"
+
+
+async def test_run_image_kexecs_into_the_tenant(standby: Standby) -> None:
+    vm, instance = standby.running, str(uuid.uuid4())
+    mark = vm.vm.console.mark()
+    final = await run(vm, "standbye.run_image", {
+        "image_id": standby.images.gz["id"], "configdrive": {"meta_data": {"uuid": instance}}})
+    assert final["result"]["action"] == "kexec", final["result"]
+    assert tenant_files.BOOT_MARKER not in vm.vm.console.read(mark)  # complete came first
+    await vm.vm.await_for(tenant_files.BOOT_MARKER, within=TENANT_WITHIN_S, what="tenant after kexec",
+                          start=mark)
+    found = await vm.vm.await_for(tenant_files.UUID_PREFIX + r"(\S+)", within=60, what="uuid", start=mark)
+    assert found.group(1) == instance
+
+
+async def test_run_image_without_kexec_reboots_into_the_tenant_from_disk(standby: Standby) -> None:
+    running, instance = standby.running, str(uuid.uuid4())
+    vm, old_boot = running.vm, running.agent.boot_id
+    await vm.await_for(tenant_files.DONE_MARKER, within=TENANT_WITHIN_S, what="tenant done")
+    vm.wait_stopped(within=60)  # the kexec'd tenant powered off
+    mark = vm.restart()  # the ramdisk again, as the operator's BMC would boot it
+    agent = await await_agent(running.endpoint, vm, running.agent.agent_id, not_boot=old_boot, start=mark)
+    again = dataclasses.replace(running, agent=agent)
+    await run(again, "standbye.prepare_image", {"image": standby.images.gz, "root_device": INSTALL_DISK})
+    final = await run(again, "standbye.run_image", {
+        "image_id": standby.images.gz["id"], "kexec": "never",
+        "configdrive": {"meta_data": {"uuid": instance}}})
+    assert final["result"]["action"] == "reboot", final["result"]
+    vm.wait_stopped(within=120)  # on_reboot=destroy: the guest's reboot stops the VM
+    mark = vm.restart(DiskBoot("virtio"))
+    await vm.await_for("grub: loading teeth tenant", within=TENANT_WITHIN_S, what="grub", start=mark)
+    found = await vm.await_for(tenant_files.UUID_PREFIX + r"(\S+)", within=TENANT_WITHIN_S,
+                               what="uuid after reboot", start=mark)
+    assert found.group(1) == instance
