@@ -23,6 +23,7 @@ from teeth_agent.images.http_conn import Conn
 from teeth_agent.images.http_wire import Body, Response, build_request
 
 _REDIRECTS = (301, 302, 303, 307, 308)
+PROGRESS_RESETS_RETRIES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class HttpDownload:
         self._give_up(self._last)
 
     async def _from_url(self, url: str, deadline: float | None) -> AsyncGenerator[bytes, None]:
-        """This URL's bytes, resuming after drops. Only attempts that brought no new byte count against
-        max_resumes: a flaky link that keeps making progress is not given up on (the total timeout
-        still bounds it)."""
+        """This URL's bytes, resuming after drops. Only attempts that brought less than a MiB count against
+        max_resumes: a flaky link that keeps making real progress is not given up on (the total timeout
+        still bounds it), a trickle that gets a byte per attempt is."""
         fruitless = 0
         while fruitless <= self.options.max_resumes:
             before = self.received
@@ -90,7 +91,7 @@ class HttpDownload:
                 self._note(url, exc)
                 if isinstance(exc, ReadTimeout) and exc.details and exc.details.get("total"):
                     raise
-            fruitless = 0 if self.received > before else fruitless + 1
+            fruitless = 0 if self.received - before >= PROGRESS_RESETS_RETRIES else fruitless + 1
             if fruitless <= self.options.max_resumes:
                 await asyncio.sleep(self.options.retry_delay * min(fruitless + 1, 4))
 

@@ -30,6 +30,12 @@ class Conn(asyncio.BufferedProtocol):
         self._transport = transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        if self._fill >= len(self._buf):
+            # Reading is paused when the buffer fills; should a transport still deliver, grow rather than
+            # hand it an empty buffer (the next take copies the excess out).
+            grown = bytearray(self._fill + max(sizehint, 64 * 1024))
+            grown[: self._fill] = self._buf  # a copy, not a resize: the transport may still hold a view
+            self._buf = grown
         return memoryview(self._buf)[self._fill :]
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -58,14 +64,16 @@ class Conn(asyncio.BufferedProtocol):
         if self._transport is not None:
             self._transport.close()
 
-    async def take(self, want: int, idle_timeout: float) -> bytes | bytearray:
-        """Up to `want` bytes, waiting until that many arrived or the peer closed; b"" at the end.
+    async def take(self, want: int, idle_timeout: float, least: int | None = None) -> bytes | bytearray:
+        """Up to `want` bytes, waiting until `least` (default: `want`) arrived or the peer closed; b"" at
+        the end. Waiting for a full chunk keeps the hand-overs few and large.
 
         Raises TimeoutError only when *nothing* arrived for `idle_timeout` (a trickle that keeps
         arriving is the total deadline's business), and ConnectionError when the connection failed.
         """
         want = min(want, self._size)
-        while self._fill < want and not self._closed:
+        enough = want if least is None else min(least, want)
+        while self._fill < enough and not self._closed:
             self._wakeup.clear()
             wait = self._last_arrival + idle_timeout - time.monotonic()
             if wait <= 0:
@@ -81,7 +89,7 @@ class Conn(asyncio.BufferedProtocol):
 
     def _hand_over(self, want: int) -> bytes | bytearray:
         out: bytes | bytearray
-        if self._fill == len(self._buf) and want >= self._fill:
+        if self._fill == len(self._buf) == self._size and want >= self._fill:
             out, self._buf, self._fill = self._buf, bytearray(self._size), 0  # a full buffer changes owner
         else:
             take = min(want, self._fill)
@@ -89,6 +97,10 @@ class Conn(asyncio.BufferedProtocol):
             rest = self._fill - take
             self._buf[:rest] = self._buf[take : self._fill]
             self._fill = rest
-        if self._transport is not None and not self._closed:
+            if len(self._buf) > self._size and rest <= self._size:
+                normal = bytearray(self._size)  # back to the normal size once the excess is out
+                normal[:rest] = self._buf[:rest]
+                self._buf = normal
+        if self._transport is not None and not self._closed and self._fill < len(self._buf):
             self._transport.resume_reading()
         return out

@@ -100,24 +100,24 @@ class Body:
         while (end := data.find(b"\r\n\r\n")) < 0:
             if len(data) > HEAD_LIMIT:
                 raise ValueError("response head too large")
-            more = await self._conn.take(HEAD_LIMIT, self._timeout())
+            more = await self._conn.take(HEAD_LIMIT, self._timeout(), least=1)
             if not more:
                 raise IncompleteBody("connection closed before the response head ended")
             data += more
         self._rest = data[end + 4 :]
         return parse_head(data[: end + 4])
 
-    async def read(self, n: int) -> bytes | bytearray:
-        """Up to n bytes; b"" at the end of the connection."""
+    async def read(self, n: int, least: int | None = None) -> bytes | bytearray:
+        """Up to n bytes (waiting for `least`, default n); b"" at the end of the connection."""
         if self._rest:
             out, self._rest = self._rest[:n], self._rest[n:]
             return out
-        return await self._conn.take(n, self._timeout())
+        return await self._conn.take(n, self._timeout(), least)
 
     async def readline(self) -> bytes:
         data = b""
         while (end := data.find(b"\r\n")) < 0:
-            more = await self.read(self._chunk)
+            more = await self.read(self._chunk, least=1)
             if not more or len(data) > HEAD_LIMIT:
                 raise IncompleteBody("chunked body: missing line end")
             data += more
