@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from teeth_agent.urls import host_port
+
 log = logging.getLogger(__name__)
 
 Scheme = Literal["tcp", "tls", "unix", "serial"]
@@ -61,17 +63,8 @@ def parse_endpoint(url: str) -> EndpointUrl:
         return EndpointUrl("unix" if scheme == "unix" else "serial", path=path)
     if scheme not in ("tcp", "tls"):
         raise ValueError(f"endpoint {url!r}: scheme must be tcp, tls, unix or serial (or a /dev path)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"endpoint {url!r}: expected {scheme}://HOST:PORT with nothing after the port")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"endpoint {url!r}: port must be a number from 1 to 65535") from None
-    if not parts.hostname:
-        raise ValueError(f"endpoint {url!r}: missing host")
-    if port is None or port == 0:
-        raise ValueError(f"endpoint {url!r}: missing port (expected {scheme}://HOST:PORT)")
-    return EndpointUrl(scheme, host=parts.hostname, port=port)  # type: ignore[arg-type]
+    host, port = host_port(url, parts, what="endpoint", allow_port_zero=False)
+    return EndpointUrl(scheme, host=host, port=port)  # type: ignore[arg-type]
 
 
 def client_tls_context(ca_file: str | None, cert: str | None, key: str | None) -> ssl.SSLContext:

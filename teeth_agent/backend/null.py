@@ -6,13 +6,12 @@ touching hardware, until the simulator is at hand. Every hardware operation rais
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 from teeth_agent.backend.api import Backend, BlockHandle, Clock, Progress, SanitizeAction, SettingValue
+from teeth_agent.backend.clock import SystemClock
 from teeth_agent.backend.errors import DeviceNotFound, Unsupported
 from teeth_agent.backend.types import (
     AtaSecurity,
@@ -28,17 +27,6 @@ from teeth_agent.backend.types import (
 )
 
 BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 class NullBackend:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from teeth_agent.urls import host_port
+
 Scheme = Literal["tcp", "tls", "unix"]
 
 
@@ -28,14 +30,5 @@ def parse_listen_url(url: str) -> ListenUrl:
         return ListenUrl("unix", path=path)
     if scheme not in ("tcp", "tls"):
         raise ValueError(f"listen URL {url!r}: scheme must be tcp://, tls:// or unix://")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"listen URL {url!r}: expected {scheme}://HOST:PORT with nothing after the port")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"listen URL {url!r}: port must be a number from 0 to 65535") from None
-    if not parts.hostname:
-        raise ValueError(f"listen URL {url!r}: missing host")
-    if port is None:
-        raise ValueError(f"listen URL {url!r}: missing port (expected {scheme}://HOST:PORT; 0 picks one)")
-    return ListenUrl("tcp" if scheme == "tcp" else "tls", host=parts.hostname, port=port)
+    host, port = host_port(url, parts, what="listen URL", allow_port_zero=True)
+    return ListenUrl("tcp" if scheme == "tcp" else "tls", host=host, port=port)

@@ -8,11 +8,11 @@ Every method is an explicit delegation, so the type checker follows each call to
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from teeth_agent.backend.api import Boot, Clock, Firmware, Inventories, Progress, SanitizeAction, SettingValue
+from teeth_agent.backend.clock import SystemClock
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata_ops import AtaOps
 from teeth_agent.backend.linux.blockdev import BlockOps
@@ -33,17 +33,6 @@ from teeth_agent.backend.types import (
 )
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 class LinuxBackend:
