@@ -1,5 +1,10 @@
 """Percent and ETA for a running task, and when to say them (pure: time is passed in).
 
+Two times, because they are not the same on a simulated machine: `now` paces the sends (the wire's,
+the event loop's time: the throttle protects the link and the endpoint), `hw_now` is the hardware's
+clock, which the rate and so the ETA are measured in (an ETA must be in the hardware's seconds). On a real
+machine they run at the same rate and `hw_now` may be left out.
+
 - `percent` comes from done/total and never goes backwards (a flow may revise its total upwards).
 - `eta` comes from the measured rate: an exponentially weighted moving average whose weight depends on the
   time between samples (half-life in seconds), so irregular progress callbacks weigh what they measured.
@@ -52,6 +57,7 @@ class ProgressThrottle:
         self,
         start: float,
         *,
+        hw_start: float | None = None,
         min_interval: float = 1.0,
         max_interval: float = 10.0,
         half_life: float = 10.0,
@@ -60,7 +66,8 @@ class ProgressThrottle:
             raise ValueError("need 0 < min_interval <= max_interval")
         self._min = min_interval
         self._max = max_interval
-        self._rate = RateEstimator(start, half_life=half_life, min_dt=min(0.5, min_interval))
+        hw0 = start if hw_start is None else hw_start
+        self._rate = RateEstimator(hw0, half_life=half_life, min_dt=min(0.5, min_interval))
         self._done = 0.0
         self._total = 0.0
         self._percent = 0.0
@@ -87,20 +94,20 @@ class ProgressThrottle:
         wait = self._min if self.holding else self._max
         return max(0.0, self._sent_at + wait - now)
 
-    def observe(self, done: float, total: float, now: float) -> Update | None:
+    def observe(self, done: float, total: float, now: float, hw_now: float | None = None) -> Update | None:
         """A progress callback: returns an update to send now, or None (it may be sent by a later tick)."""
         if total > 0 and done >= 0:
             self._done, self._total = min(done, total), total
             self._percent = max(self._percent, 100.0 * self._done / total)
-            self._rate.observe(self._done, now)
+            self._rate.observe(self._done, now if hw_now is None else hw_now)
             self._last_obs = now
         return self._maybe_send(now)
 
-    def tick(self, now: float) -> Update | None:
+    def tick(self, now: float, hw_now: float | None = None) -> Update | None:
         """Called periodically: sends a held change once allowed, or a keep-alive update when due."""
         if now - self._last_obs >= self._max:
             # No progress for a while: that is a measurement too, and it should slow the ETA down.
-            self._rate.observe(self._done, now)
+            self._rate.observe(self._done, now if hw_now is None else hw_now)
             self._last_obs = now
         update = self._maybe_send(now)
         if update is None and now - self._sent_at >= self._max:

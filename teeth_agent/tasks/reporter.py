@@ -2,13 +2,19 @@
 
 `sink` is the flow's Progress callback (TaskContext.progress); it may be called from a worker thread, and
 hands the numbers to the loop. `run` sends held changes and keep-alive updates, sleeping until the
-throttle has something due — no polling, which matters when a fast simulated clock runs a thousand tasks
-in one process.
+throttle has something due — no polling.
+
+Sends are paced on the event loop's time, never on the backend's clock: the throttle ("at most every
+second, at least every 10 s") protects the link and the endpoint, whose seconds are real ones. On a
+simulated machine whose clock runs thousands of times faster, pacing on that clock would wake the ticker
+thousands of times a second per task. The backend's clock only measures the rate, so the ETA is in the
+hardware's seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from teeth_agent.backend.api import Clock
@@ -21,11 +27,14 @@ class ProgressReporter:
     ) -> None:
         self._clock = clock
         self._on_update = on_update
+        self._loop = asyncio.get_running_loop()
         self._throttle = ProgressThrottle(
-            clock.monotonic(), min_interval=min_interval, max_interval=max_interval
+            self._loop.time(),
+            hw_start=clock.monotonic(),
+            min_interval=min_interval,
+            max_interval=max_interval,
         )
         self._held = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
 
     def sink(self, done: float, total: float) -> None:
         try:
@@ -38,7 +47,7 @@ class ProgressReporter:
             self._loop.call_soon_threadsafe(self._observe, done, total)
 
     def _observe(self, done: float, total: float) -> None:
-        update = self._throttle.observe(done, total, self._clock.monotonic())
+        update = self._throttle.observe(done, total, self._loop.time(), self._clock.monotonic())
         if update is not None:
             self._on_update(update)
         elif self._throttle.holding:
@@ -47,20 +56,14 @@ class ProgressReporter:
     async def run(self) -> None:
         while True:
             self._held.clear()
-            delay = self._throttle.due_in(self._clock.monotonic())
+            delay = self._throttle.due_in(self._loop.time())
             if self._throttle.holding:
-                await self._clock.sleep(delay)
+                await asyncio.sleep(delay)
             else:
-                await _sleep_unless(self._clock, delay, self._held)
-            update = self._throttle.tick(self._clock.monotonic())
+                # Until the keep-alive is due, or a held change wakes us to wait for min_interval instead.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._held.wait()
+            update = self._throttle.tick(self._loop.time(), self._clock.monotonic())
             if update is not None:
                 self._on_update(update)
-
-
-async def _sleep_unless(clock: Clock, delay: float, event: asyncio.Event) -> None:
-    """Sleep `delay` clock seconds, or less if `event` is set first."""
-    async with asyncio.TaskGroup() as tg:
-        sleeper = tg.create_task(clock.sleep(delay))
-        waiter = tg.create_task(event.wait())
-        sleeper.add_done_callback(lambda _: waiter.cancel())
-        waiter.add_done_callback(lambda _: sleeper.cancel())

@@ -11,6 +11,9 @@
   the endpoint acknowledged the final `complete` status, or a bounded wait for that ran out. Until the hook
   is done no other mutating task may start. An unacknowledged `complete` found at start-up (the agent was
   restarted in between) gets its hook too, after the acknowledgement.
+- Two clocks: `running` updates are paced on the event loop's (real) time, since the throttle protects the
+  link and the endpoint; `backend.clock` gives timestamps and the rate behind the ETA, in the hardware's
+  seconds (a simulated machine's clock runs thousands of times faster than the wall).
 """
 
 from __future__ import annotations

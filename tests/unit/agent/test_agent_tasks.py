@@ -111,6 +111,20 @@ def test_eta_comes_from_the_measured_rate() -> None:
     assert t.current().eta == pytest.approx((1000 - 100) / 5.0, rel=0.01)
 
 
+def test_sends_are_paced_on_the_wire_clock_and_the_eta_is_in_hardware_seconds() -> None:
+    # A simulated machine: its hardware clock runs 1000x faster than the loop's.
+    t = ProgressThrottle(0.0, hw_start=0.0)
+    sent = []
+    for step in range(1, 41):
+        now = step / 10
+        for update in (t.observe(step, 100.0, now, now * 1000.0), t.tick(now, now * 1000.0)):
+            if update is not None:
+                sent.append((now, update))
+    assert [now for now, _ in sent] == [1.0, 2.0, 3.0, 4.0]  # once a wire second, not 1000x
+    last = sent[-1][1]
+    assert last.eta == pytest.approx((100 - 40) / (1 / 100.0), rel=0.01)  # 1 unit per 100 hardware s
+
+
 def test_rate_decays_when_progress_stops() -> None:
     r = RateEstimator(0.0, half_life=10.0)
     r.observe(100.0, 10.0)
@@ -211,7 +225,7 @@ async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock
     async def threaded(ctx: TaskContext, parsed: object) -> dict[str, Any]:
         await asyncio.to_thread(ctx.progress, 30, 100)
         async with asyncio.timeout(10):
-            await reported.wait()  # the runner's reporter sends it once min_interval (clock time) passed
+            await reported.wait()  # the runner's reporter sends it once min_interval (loop time) passed
         return {}
 
     runner = TaskRunner(
@@ -225,6 +239,58 @@ async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock
     owner.cancel()
     await asyncio.gather(owner, return_exceptions=True)
     assert max(r.percent for r in sink.seen) == 30.0 and sink.seen[-1].state is TaskState.COMPLETE
+
+
+class HwClock:
+    """A hardware clock the task moves by hand; it remembers every sleep anyone asked of it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return 1_700_000_000.0 + self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def test_runner_paces_progress_on_loop_time_and_measures_eta_on_the_hardware_clock(
+    tmp_path: Path,
+) -> None:
+    hw, sink, reported = HwClock(), Sink(), asyncio.Event()
+
+    def on_status(rec: TaskRecord) -> None:
+        sink(rec)
+        if rec.percent >= 20:
+            reported.set()
+
+    async def erase(ctx: TaskContext, parsed: object) -> dict[str, Any]:
+        for done in (10, 20):
+            hw.now += 1000.0  # 10 units per 1000 hardware seconds, however fast the wall goes
+            ctx.progress(done, 100)
+        async with asyncio.timeout(10):
+            await reported.wait()
+        return {}
+
+    runner = TaskRunner(
+        backend=NullBackend(clock=hw), store=MemoryStore(), state_dir=tmp_path, to_error=error_payload,
+        on_status=on_status, min_interval=0.05, max_interval=0.5,
+    )  # fmt: skip
+    owner = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    runner.start(TaskSpec("test.erase", validate=lambda p: None, run=erase), {"task_id": "x"})
+    await sink.finished.wait()
+    owner.cancel()
+    await asyncio.gather(owner, return_exceptions=True)
+    running = [r for r in sink.seen if r.state is TaskState.RUNNING and r.percent == 20.0]
+    assert running and running[0].eta == pytest.approx(8000.0)  # (100 - 20) / (10 / 1000) hardware s
+    assert hw.slept == []  # the ticker never sleeps on the hardware's clock
+    assert sink.seen[-1].state is TaskState.COMPLETE and sink.seen[-1].finished_at == hw.time()
 
 
 async def test_after_ack_hook_waits_for_the_acknowledgement_and_holds_the_busy_slot(
