@@ -6,6 +6,7 @@ AgentFactory) and can be exercised on its own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,13 +14,16 @@ from pathlib import Path
 from simulator.backend import SimBackend
 from simulator.fleet import AgentInfo, JsonObject, StatusSink
 from teeth_agent.agent import Agent, AgentConfig
+from teeth_agent.connection import ConnectionClosed
 from teeth_agent.dial import Backoff, parse_endpoint
-from teeth_agent.endpoint.api import Endpoint
+from teeth_agent.endpoint.api import AgentNotConnected, Endpoint
 from teeth_agent.logforward import LogForwarder
 from teeth_agent.tasks.store import MemoryStore
 
 # Reconnect fast: in the demo a dropped link is a fault under test, and wall seconds are precious.
 FLEET_BACKOFF = Backoff(initial=0.05, factor=2.0, cap=1.0)
+# Before asking again after a link dropped under a command: lets the endpoint see the old link go.
+RESEND_PAUSE = 0.05
 
 
 class RealEndpoint:
@@ -34,7 +38,15 @@ class RealEndpoint:
 
     async def run_task(self, agent_id: str, method: str, params: JsonObject, *, within: float,
                        on_status: StatusSink) -> JsonObject:
-        return await self.endpoint.run_task(agent_id, method, params, on_progress=on_status, timeout=within)
+        """Like a conductor: a link that drops while the command goes out is not the task's outcome. The
+        command is sent again once the agent is back; the same task_id never starts the work twice."""
+        async with asyncio.timeout(within):
+            while True:
+                try:
+                    return await self.endpoint.run_task(agent_id, method, params, on_progress=on_status)
+                except (ConnectionClosed, AgentNotConnected):
+                    await asyncio.sleep(RESEND_PAUSE)
+                    await self.endpoint.wait_for_agent(agent_id, timeout=None)
 
 
 @contextlib.asynccontextmanager
