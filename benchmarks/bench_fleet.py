@@ -30,7 +30,6 @@ IDLE_SCENARIO = """
 machines = 1
 profiles = ["1u-nvme", "vm", "old-sas", "storage-12sata"]
 speed = 20000
-resolution = 1.0
 timeout = 900
 step_timeout = 900
 """

@@ -18,13 +18,10 @@ class SimClock:
     `time()` starts at `epoch` (default: the wall clock's now) so certificates carry plausible timestamps.
     """
 
-    def __init__(self, speed: float = 1.0, *, epoch: float | None = None, resolution: float = 0.0) -> None:
+    def __init__(self, speed: float = 1.0, *, epoch: float | None = None) -> None:
         if not speed > 0:
             raise ValueError(f"clock speed must be > 0, got {speed!r}")
-        if resolution < 0:
-            raise ValueError(f"clock resolution must be >= 0, got {resolution!r}")
         self._speed = float(speed)
-        self._resolution = resolution
         self._wall0 = time.monotonic()
         self._epoch0 = time.time() if epoch is None else epoch
 
@@ -43,15 +40,12 @@ class SimClock:
         return self._epoch0 + self.elapsed()
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep `seconds` of simulated time, but never less than `resolution` wall seconds.
+        """Sleep `seconds` of simulated time, exactly (`seconds / speed` of wall time).
 
-        A coarse timer, on purpose: a caller that polls every simulated second (the agent's progress
-        ticker) would otherwise wake `speed` times per wall second — thousands of times per task in a fleet.
-        The simulated hardware itself sleeps with `sleep_exact`, so its durations stay exact.
+        Only the hardware's own durations should sleep on this clock: anything paced for the wire or for
+        people (the agent's progress updates, keep-alives) uses the event loop's time, or it would wake
+        `speed` times as often as it means to.
         """
-        await asyncio.sleep(max(max(0.0, seconds) / self._speed, self._resolution))
-
-    async def sleep_exact(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self._speed)
 
     def wall_seconds(self, sim_seconds: float) -> float:

@@ -230,7 +230,7 @@ class Fleet:
         self.endpoint_port = endpoint_port
         self.agent_factory = agent_factory
         self.workdir = workdir
-        self.clock = SimClock(scenario.speed, resolution=scenario.resolution)
+        self.clock = SimClock(scenario.speed)
         self.profiles = {name: load_profile(name) for name in set(scenario.profiles)}  # parsed once
         self.images = ImageServer()
         self._on_change = on_change

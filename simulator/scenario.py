@@ -1,7 +1,6 @@
 """Fleet scenarios: TOML files a developer writes (see simulator/scenarios/demo.toml).
 
-    [fleet]    machines, profiles (assigned round-robin), speed (simulated clock x wall), resolution
-               (shortest wall sleep of the agents' clock, default 0.1 s: see SimClock), seed,
+    [fleet]    machines, profiles (assigned round-robin), speed (simulated clock x wall), seed,
                timeout (wall seconds for the whole run), step_timeout (wall seconds per task)
     [image]    size of the simulated tenant image served to the fleet, compression ("gzip" | "none")
     [[steps]]  method, concurrency (at most this many machines in the step at once; 0 = no limit),
@@ -51,7 +50,6 @@ class Scenario:
     machines: int
     profiles: tuple[str, ...]
     speed: float
-    resolution: float
     seed: int
     timeout: float
     step_timeout: float
@@ -78,7 +76,7 @@ def load_scenario(path: Path | None = None, *, machines: int | None = None, prof
     r = load_toml(path)
     r.check_keys({"description", "fleet", "image", "steps", "faults"})
     fleet = r.table("fleet")
-    fleet.check_keys({"machines", "profiles", "speed", "resolution", "seed", "timeout", "step_timeout"})
+    fleet.check_keys({"machines", "profiles", "speed", "seed", "timeout", "step_timeout"})
     count = machines if machines is not None else fleet.integer("machines", 8, minimum=1)
     if count < 1:
         raise SpecError("--machines", "(option)", "an integer >= 1", count)
@@ -95,20 +93,13 @@ def load_scenario(path: Path | None = None, *, machines: int | None = None, prof
         image.fail("size", "a whole number of MiB, at least 1MiB", size)
     return Scenario(
         file=str(path), description=r.text("description", ""), machines=count, profiles=tuple(profiles),
-        speed=fleet.number("speed", 2000.0, positive=True), resolution=_resolution(fleet), seed=the_seed,
+        speed=fleet.number("speed", 2000.0, positive=True), seed=the_seed,
         timeout=fleet.number("timeout", 300.0, positive=True),
         step_timeout=fleet.number("step_timeout", 120.0, positive=True),
         image_size=size, image_compression=image.choice("compression", ("gzip", "none"), "gzip"),
         steps=tuple(_step(s) for s in r.tables("steps")),
         faults=tuple(_fault_rule(f, count, the_seed, profiles) for f in r.tables("faults")),
     )
-
-
-def _resolution(fleet: Reader) -> float:
-    value: float = fleet.number("resolution", 0.1)
-    if not 0 <= value <= 1:
-        fleet.fail("resolution", "wall seconds between 0 and 1", value)
-    return value
 
 
 def _step(r: Reader) -> Step:

@@ -14,7 +14,7 @@ from simulator.extents import ZERO
 from simulator.image import MIB
 from simulator.machine import SimMachine
 from simulator.simdisk import SimDisk
-from simulator.timing import discard_seconds, hw_sleep, overwrite_seconds, run_timed, write_zeroes_seconds
+from simulator.timing import discard_seconds, overwrite_seconds, run_timed, write_zeroes_seconds
 from teeth_agent.backend.api import Clock, Progress
 from teeth_agent.backend.errors import DeviceIOError, DeviceRefused, ToolError
 
@@ -60,7 +60,7 @@ class SimBlockHandle:
         self._calls += 1
         if self._owed >= SLEEP_BATCH:
             owed, self._owed = self._owed, 0.0
-            await hw_sleep(self._clock, owed)
+            await self._clock.sleep(owed)
         elif self._calls % YIELD_EVERY == 0:
             await asyncio.sleep(0)
 

@@ -7,7 +7,7 @@ of disks on one event loop wakes rarely, while percent and ETA stay smooth in si
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from teeth_agent.backend.api import Clock, Progress
 
@@ -29,12 +29,6 @@ def write_zeroes_seconds(size: int, throughput_mbps: float) -> float:
 
 def discard_seconds(size: int) -> float:
     return 1.0 + size / DISCARD_BYTES_PER_S
-
-
-async def hw_sleep(clock: Clock, seconds: float) -> None:
-    """Simulated hardware time passes exactly, whatever the clock's resolution for other sleepers."""
-    exact: Callable[[float], Awaitable[None]] = getattr(clock, "sleep_exact", clock.sleep)
-    await exact(seconds)
 
 
 def _steps(clock: Clock, seconds: float) -> int:
@@ -61,7 +55,7 @@ async def run_timed(
     progress(0.0, unit_total)
     steps = _steps(clock, seconds)
     for i in range(1, steps + 1):
-        await hw_sleep(clock, seconds / steps)
+        await clock.sleep(seconds / steps)
         fraction = i / steps
         if on_step is not None:
             on_step(fraction)
