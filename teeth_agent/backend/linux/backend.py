@@ -21,6 +21,7 @@ from teeth_agent.backend.linux.exec import Runner, SubprocessRunner
 from teeth_agent.backend.linux.handle import DirectHandle
 from teeth_agent.backend.linux.nvme_ops import NvmeOps
 from teeth_agent.backend.linux.pending import PendingBoot, PendingFirmware, PendingInventory
+from teeth_agent.backend.linux.qemu_img import QemuImgConverter
 from teeth_agent.backend.types import (
     AtaSecurity,
     BlockDevice,
@@ -48,7 +49,8 @@ class LinuxBackend:
     ) -> None:
         self._runner = runner or SubprocessRunner()
         self._clock = clock or SystemClock()
-        guard = DeviceGuard(only_devices)
+        guard = self._guard = DeviceGuard(only_devices)
+        self._qemu_img = QemuImgConverter(self._runner)
         self._disks = DiskLister(self._runner, guard)
         self._ata = AtaOps(self._runner, guard, self._clock)
         self._nvme = NvmeOps(self._runner, guard, self._clock)
@@ -111,6 +113,13 @@ class LinuxBackend:
 
     async def wipe_signatures(self, path: str) -> tuple[str, ...]:
         return await self._block.wipe_signatures(path)
+
+    async def convert_qcow2(
+        self, source: str, offset: int, length: int, target: str, *, progress: Progress
+    ) -> None:
+        """images.convert.ImageConverter: the qcow2 at source[offset:offset+length] -> raw on target."""
+        source, target = self._guard.check(source), self._guard.check(target)
+        await self._qemu_img.convert_qcow2(source, offset, length, target, progress=progress)
 
     # Inventory, firmware, boot: delegated to the area objects given at construction.
     async def inventory(self) -> Inventory:

@@ -24,14 +24,13 @@ from typing import Any
 from nsexec import private_dev
 from standby_devnodes import DevtmpfsRunner, NoKexecRunner
 
-from teeth_agent.backend.api import Backend, Progress
+from teeth_agent.backend.api import Backend
 from teeth_agent.backend.errors import BackendError
-from teeth_agent.backend.linux.exec import Runner, SubprocessRunner
+from teeth_agent.backend.linux.exec import SubprocessRunner
 from teeth_agent.backend.linux.factory import make_linux_backend
 from teeth_agent.backend.types import BootMode, KexecTarget
 from teeth_agent.commands.errors import CommandError
 from teeth_agent.commands.standby import TASKS
-from teeth_agent.images.convert import QemuImgConverter
 from teeth_agent.tasks.context import TaskContext
 
 SPECS = {spec.method: spec for spec in TASKS}
@@ -68,30 +67,12 @@ async def op(backend: Backend, name: str, disk: str, args: dict[str, Any]) -> An
     raise SystemExit(f"unknown op {name!r}")
 
 
-class WithQemuImg:
-    """The Linux backend plus images.convert.QemuImgConverter over the same runner: what the factory would
-    have to assemble for qcow2 images (LinuxBackend has no convert_qcow2, so install_image refuses them)."""
-
-    def __init__(self, backend: Backend, runner: Runner) -> None:
-        self._backend = backend
-        self._converter = QemuImgConverter(runner)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._backend, name)
-
-    async def convert_qcow2(self, source: str, offset: int, length: int, target: str, *,
-                            progress: Progress) -> None:
-        await self._converter.convert_qcow2(source, offset, length, target, progress=progress)
-
-
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     allow = spec["allow"]
     no_kexec = NoKexecRunner(DevtmpfsRunner(SubprocessRunner(), allow))
     root = spec["args"].get("root")
     backend: Any = make_linux_backend(only_devices=allow, runner=no_kexec,
                                       root=Path(root) if root else Path("/"))
-    if spec["args"].get("with_qemu_img"):
-        backend = WithQemuImg(backend, no_kexec)
     try:
         result = await op(backend, spec["op"], spec["args"].get("disk", allow[0]), spec["args"])
     except (BackendError, CommandError) as exc:

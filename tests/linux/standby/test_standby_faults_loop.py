@@ -77,6 +77,6 @@ def test_qcow2_with_a_backing_file_is_refused(
     (www[0] / "overlay.qcow2").write_bytes(body)
     loop = attach_loop(DISK, b"\xa5" * 2 * MIB)
     image = wire_image("o", f"{www[1]}/overlay.qcow2", body, "qcow2")
-    out = prepare(loop, image, tmp_path, with_qemu_img=True)
+    out = prepare(loop, image, tmp_path)
     assert out.get("type") == "image_format" and "backing file" in out["message"], out
     assert loop.backing.read_bytes()[:MIB] == bytes(MIB)
