@@ -100,7 +100,11 @@ async def choose_action(
         return "reboot", None, "the running kernel does not allow kexec"
     target = params.target
     if target is None:
-        text = await backend.read_grub_config(disk)
+        try:
+            text = await backend.read_grub_config(disk)
+        except BackendError as exc:
+            # grub is already installed, so a reboot still boots the image; kexec is only the fast path.
+            return "reboot", None, f"cannot read the image's grub.cfg: {exc}"
         if text is None:
             return "reboot", None, "the image has no grub.cfg to take a kernel from"
         try:
