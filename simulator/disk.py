@@ -77,17 +77,18 @@ class SparseDisk:
         return b"".join(parts)
 
     def write(self, offset: int, data: bytes | memoryview) -> None:
-        # One copy to bytes: slicing and comparing bytes are memcpy/memcmp (memoryview == bytes is not).
-        raw = memoryview(data).cast("B").tobytes()
-        self._check(offset, len(raw))
-        end = offset + len(raw)
+        # No copy of the whole buffer (an image is written 4 MiB at a time): the blocks are copied 64 KiB
+        # at a time, small enough to come from the allocator's free lists instead of fresh pages.
+        view = memoryview(data).cast("B")
+        self._check(offset, len(view))
+        end = offset + len(view)
         head_end = min(end, -(-offset // BLOCK) * BLOCK)  # the first block boundary at or after offset
         if head_end > offset:
-            self._splice(offset, raw[: head_end - offset])
+            self._splice(offset, view[: head_end - offset].tobytes())
         tail_start = max(head_end, end // BLOCK * BLOCK)
-        self._write_blocks(head_end, raw[head_end - offset : tail_start - offset])
+        self._write_blocks(head_end, view[head_end - offset : tail_start - offset])
         if tail_start < end:
-            self._splice(tail_start, raw[tail_start - offset :])
+            self._splice(tail_start, view[tail_start - offset :].tobytes())
 
     def _splice(self, at: int, piece: bytes) -> None:
         """A write inside one block: read, modify, store."""
@@ -95,16 +96,18 @@ class SparseDisk:
         old = self._block(index)
         self._store(index, old[:within] + piece + old[within + len(piece) :])
 
-    def _write_blocks(self, start: int, raw: bytes) -> None:
-        """Whole blocks from `start`. Zero runs (checked 64 KiB at a time, by memcmp) are folded into the
-        extent map; other blocks are stored."""
+    def _write_blocks(self, start: int, view: memoryview) -> None:
+        """Whole blocks from `start`. Zero runs (checked 64 KiB at a time, by memcmp on a bytes copy:
+        memoryview == bytes compares item by item) are folded into the extent map; other blocks are
+        stored."""
         pos, zero_from = 0, -1
-        while pos < len(raw):
-            if raw[pos : pos + _GROUP] == _ZERO_GROUP:
+        while pos < len(view):
+            group = view[pos : pos + _GROUP].tobytes()
+            if group == _ZERO_GROUP:
                 zero_from, pos = (pos if zero_from < 0 else zero_from), pos + _GROUP
                 continue
-            for at in range(pos, min(len(raw), pos + _GROUP), BLOCK):
-                block = raw[at : at + BLOCK]
+            for within in range(0, len(group), BLOCK):
+                block, at = group[within : within + BLOCK], pos + within
                 if block == _ZERO_BLOCK:
                     zero_from = at if zero_from < 0 else zero_from
                     continue
@@ -114,7 +117,7 @@ class SparseDisk:
                 self.chunks[(start + at) // BLOCK] = _pack(block)
             pos += _GROUP
         if zero_from >= 0:
-            self._zero_run(start + zero_from, start + len(raw))
+            self._zero_run(start + zero_from, start + len(view))
 
     def _zero_run(self, start: int, end: int) -> None:
         """Whole blocks [start, end) now read as zeroes."""
