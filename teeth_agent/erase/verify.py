@@ -95,9 +95,13 @@ async def write_canaries(handle: BlockHandle, plan: CanaryPlan) -> None:
 
 def _check(result: VerifyResult, plan: CanaryPlan, offset: int, data: bytes) -> None:
     result.bytes_read += len(data)
+    if data == bytes(len(data)):
+        # One memcmp settles the common case (an erase that zeroed) ~10x faster than the two scans below:
+        # the canary's NUL byte makes a search through zeroes advance a byte at a time.
+        return
     if plan.needle in data:
         result.fail(offset + data.index(plan.needle), "canary still present: the disk was not erased")
-    elif result.zeroes_expected and data.count(0) != len(data):
+    elif result.zeroes_expected:
         result.fail(offset, "non-zero data after a zeroing erase")
 
 
