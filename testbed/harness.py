@@ -8,12 +8,14 @@ failure message names still exists when someone reads it.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,3 +162,28 @@ def make_disks(spec: VmSpec, host: HostSide, seed: Mapping[str, Path]) -> None:
             shutil.copyfile(source, path)
         with path.open("r+b" if source else "wb") as f:
             f.truncate(disk.size_bytes)
+
+
+def relay_pids(processes: Mapping[int, list[str]], host_port: int) -> list[int]:
+    """Pure: which of (pid -> argv) are guestfwd relays to 127.0.0.1:host_port."""
+    relay_script = relay_argv()[-1]
+    tail = [relay_script, "127.0.0.1", str(host_port)]
+    return sorted(pid for pid, argv in processes.items() if argv[-3:] == tail)
+
+
+def drop_connections(host_port: int) -> int:
+    """Cut every guest connection forwarded to 127.0.0.1:host_port (a network fault, as the guest sees
+    it) by killing their relays: processes QEMU spawned for this testbed, picked by their own pid."""
+    processes: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # gone meanwhile
+            processes[int(entry.name)] = [a.decode(errors="replace") for a in argv if a]
+    pids = relay_pids(processes, host_port)
+    for pid in pids:
+        with suppress(ProcessLookupError):  # it may have ended on its own meanwhile
+            os.kill(pid, signal.SIGKILL)
+    return len(pids)

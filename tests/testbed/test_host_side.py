@@ -10,6 +10,7 @@ import pytest
 from testbed import relay
 from testbed.agent_vm import crash_report
 from testbed.console import Console, ConsoleWaitError
+from testbed.harness import relay_argv, relay_pids
 from testbed.services import LineWaitError, image_server, line_service
 
 pytestmark = pytest.mark.testbed
@@ -117,3 +118,11 @@ def test_crash_report_needs_a_traceback_and_then_a_restarted_agent() -> None:
     assert report.splitlines()[-1].endswith("KeyError: 'decom.qc'")
     assert "unrelated" not in report and "[230]" not in report
     assert crash_report("[ 1.0] teeth-agent[5]: connecting to tcp://10.0.2.100:9999") is None
+
+
+def test_relay_pids_pick_only_relays_to_that_port() -> None:
+    relay_cmd = list(relay_argv())
+    processes = {10: [*relay_cmd, "127.0.0.1", "9999"], 11: [*relay_cmd, "127.0.0.1", "8080"],
+                 12: ["/usr/bin/python3", "other.py", "127.0.0.1", "9999"], 13: [],
+                 14: [*relay_cmd, "127.0.0.1", "9999"]}
+    assert relay_pids(processes, 9999) == [10, 14]
