@@ -59,15 +59,9 @@ class Console:
         """Block until pattern appears after offset start; alive() False means the VM has stopped."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + within
-        while True:
-            running = alive() if alive else True
-            if match := self._check(rx, start):
-                return match
-            if not running:
-                raise self._failure(what, rx, "the VM stopped", start)
-            if time.monotonic() >= deadline:
-                raise self._failure(what, rx, f"waited {within:.0f} s", start)
+        while (match := self._poll(rx, start, alive, time.monotonic() >= deadline, what, within)) is None:
             time.sleep(POLL_S)
+        return match
 
     async def await_for(self, pattern: str | re.Pattern[str], *, within: float, what: str, start: int = 0,
                         alive: Callable[[], bool] | None = None) -> re.Match[str]:
@@ -75,12 +69,21 @@ class Console:
         rx = re.compile(pattern)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
+        # Polling: the console is a file QEMU appends to, and nothing signals a write to it.
         while True:
-            running = alive() if alive else True
-            if match := self._check(rx, start):
+            if (match := self._poll(rx, start, alive, loop.time() >= deadline, what, within)) is not None:
                 return match
-            if not running:
-                raise self._failure(what, rx, "the VM stopped", start)
-            if loop.time() >= deadline:
-                raise self._failure(what, rx, f"waited {within:.0f} s", start)
             await asyncio.sleep(POLL_S)
+
+    def _poll(self, rx: re.Pattern[str], start: int, alive: Callable[[], bool] | None, expired: bool,
+              what: str, within: float) -> re.Match[str] | None:
+        """One look: the match, or None to look again; a stopped VM or an expired wait raises."""
+        # Whether the VM runs is read before the log, so output written just before it stopped is seen.
+        running = alive() if alive else True
+        if match := self._check(rx, start):
+            return match
+        if not running:
+            raise self._failure(what, rx, "the VM stopped", start)
+        if expired:
+            raise self._failure(what, rx, f"waited {within:.0f} s", start)
+        return None
