@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ seccomp_sandbox = 0
 class HypervisorError(RuntimeError):
     """libvirt or QEMU is missing or refused; the message says what to install or check."""
 
+
+# How long libvirt may take to forget a domain that has stopped.
+REMOVAL_WAIT_S = 30.0
 
 def embed_uri(root: Path) -> str:
     return f"qemu:///embed?root={root.resolve()}"
@@ -108,7 +112,17 @@ class Hypervisor:
         except self.libvirt.libvirtError as exc:
             if self.is_running(name):  # not merely a domain that stopped on its own meanwhile
                 raise HypervisorError(f"{self.uri}: could not destroy domain {name}: {exc}") from exc
+        self._wait_gone(name)
         return True
+
+    def _wait_gone(self, name: str, within: float = REMOVAL_WAIT_S) -> None:
+        """libvirt tears a stopped transient domain down after the fact; a new domain of the same name
+        started before that ends is refused ("already being removed"), so wait until it is gone."""
+        deadline = time.monotonic() + within
+        while self.lookup(name) is not None:
+            if time.monotonic() >= deadline:
+                raise HypervisorError(f"{self.uri}: domain {name} lingers {within:.0f} s after it stopped")
+            time.sleep(0.1)
 
     def domain_names(self) -> list[str]:
         return sorted(d.name() for d in self.conn.listAllDomains())
