@@ -51,8 +51,16 @@ class PrepareRun:
             self.progress(1, 1)
             return {"image_id": spec.id, "disk": disk.path, "source": "already_installed",
                     "size": index.installed.size if index.installed else None}
-        # The disk is about to change: forget what it held before anything is written.
-        index_file.save(replace(index, installed=None))
+        # The disk is about to change: forget what it held before anything is written. When it is the
+        # cache disk, that is the whole cache: reading a cached copy from the disk being overwritten
+        # would clobber the source mid-stream, so the image is downloaded instead.
+        index = replace(index, installed=None)
+        if index.cache_disk is not None and index.cache_disk == identity(disk):
+            self.log.warning("image %s: %s holds the image cache and is now the install disk; the cache "
+                             "(%d images) is dropped and the image downloaded", spec.id, disk.path,
+                             len(index.entries))
+            index = CacheIndex()
+        index_file.save(index)
         source, source_name, handle = await self._source(spec, index, disks)
         try:
             outcome = await install_image(self.backend, disk, spec, source, self.progress)

@@ -148,6 +148,24 @@ async def test_cache_keeps_priority_order_and_reports_what_does_not_fit(
     assert sorted(e["id"] for e in index["entries"]) == ["p0", "p2"]
 
 
+async def test_prepare_onto_the_cache_disk_drops_the_cache_and_downloads(server: Any, tmp_path: Path) -> None:
+    backend = make_backend(str(profile_with_disks(tmp_path, "8GiB", "8GiB")), clock=SimClock(speed=1e6))
+    header, body = sim_image("onto-cache")
+    image = serve(server, "onto-cache", body)
+    cached = await task(make_ctx(backend, tmp_path, "standbye.cache_images"), "standbye.cache_images",
+                        {"task_id": "t1", "images": [image]})
+    cache_disk = cached["cached"][0]["disk"]
+    requests = len(server.requests)
+    prepared = await task(make_ctx(backend, tmp_path, "standbye.prepare_image"), "standbye.prepare_image",
+                          {"task_id": "t2", "image": image, "root_device": {"path": cache_disk}})
+    assert (prepared["disk"], prepared["source"]) == (cache_disk, "download")
+    assert len(server.requests) == requests + 1
+    assert_image_on(backend, cache_disk, header)
+    index = json.loads((tmp_path / "image-cache.json").read_text())
+    assert index["cache_disk"] is None and index["entries"] == []  # nothing left that claims to be cached
+    assert index["installed"]["id"] == "onto-cache"
+
+
 async def test_single_disk_prewrites_only_the_top_image(server: Any, tmp_path: Path) -> None:
     backend = make_backend(str(profile_with_disks(tmp_path, "8GiB")), clock=SimClock(speed=1e6))
     disks = await backend.list_disks()
