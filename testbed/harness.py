@@ -45,7 +45,7 @@ class Layout:
         return self.logs / f"{name}-console.log"
 
     def channel_socket(self, name: str) -> Path:
-        path = self.vm_dir(name) / "agent.sock"
+        path = self.vm_dir(name) / "channel.sock"
         if len(str(path)) > SOCKET_PATH_MAX:
             raise SpecError(f"socket path {path} is longer than {SOCKET_PATH_MAX} bytes: use a shorter root")
         return path

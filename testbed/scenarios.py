@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from testbed import agent_vm, configdrive, services, tenant_files
+from testbed import agent_vm, configdrive, guest_shell, services, tenant_files
 from testbed.harness import GUEST_ENDPOINT, GUEST_IMAGE_SERVER
 from testbed.session import Session
 from testbed.spec import Bus, DiskBoot, DiskSpec, GuestForward, KernelBoot, Smbios, VmSpec
@@ -100,15 +100,17 @@ def tenant_network(session: Session, workdir: Path) -> Observed:
 def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int, image_port: int | None = None,
                  extra_cmdline: str = "", on_reboot: str = "restart") -> VmSpec:
     """A ramdisk VM: one SATA, one virtio and one 4K NVMe disk; the endpoint (and image server)
-    reached through guestfwd at the harness's fixed guest addresses."""
+    reached through guestfwd at the harness's fixed guest addresses; a root shell on its channel
+    (testbed.guest_shell), asked for on the kernel command line."""
     guest_ip, guest_port = GUEST_ENDPOINT
     forwards = [GuestForward(guest_ip, guest_port, endpoint_port)]
     if image_port is not None:
         forwards.append(GuestForward(*GUEST_IMAGE_SERVER, image_port))
-    cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port} {extra_cmdline}".strip()
+    cmdline = (f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port} {guest_shell.KERNEL_ARGS} "
+               f"{extra_cmdline}").strip()
     suffix = name.rsplit("-", 1)[-1].upper()
     return VmSpec(name=name, memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
-                  on_reboot=on_reboot,
+                  on_reboot=on_reboot, channel_name=guest_shell.CHANNEL,
                   smbios=Smbios(system_serial=f"TB-SYS-{suffix}", baseboard_serial=f"TB-MB-{suffix}"),
                   forwards=tuple(forwards), disks=(
                       DiskSpec("sata", Bus.SATA, RAMDISK_DISK_BYTES, f"TB-SATA-{suffix}"),

@@ -6,6 +6,7 @@ The VM spec's guestfwd rules map fixed guest addresses (harness.GUEST_*) onto th
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import socket
 import threading
@@ -20,12 +21,56 @@ from typing import Any
 LOOPBACK = "127.0.0.1"
 
 
+class Hold:
+    """Stall the next download of one file part-way, until released: the request is answered, the
+    first `after_bytes` are sent, then the server waits. `reached` is set once a download stalls
+    there; `release()` lets it (and any later one) run to the end. One-shot, so retries pass."""
+
+    def __init__(self, name: str, after_bytes: int, *, at_most_s: float = 900.0) -> None:
+        if after_bytes <= 0:
+            raise ValueError("after_bytes must be positive")
+        self.name = name
+        self.after_bytes = after_bytes
+        self.at_most_s = at_most_s  # a hold never outlives a forgotten release by more than this
+        self.reached = threading.Event()
+        self._released = threading.Event()
+        self._armed = True
+        self._lock = threading.Lock()
+
+    def take(self, name: str) -> bool:
+        """Whether this request for `name` is the one to stall (true once)."""
+        with self._lock:
+            if not self._armed or name != self.name:
+                return False
+            self._armed = False
+            return True
+
+    def stall(self) -> None:
+        self.reached.set()
+        self._released.wait(self.at_most_s)
+
+    def release(self) -> None:
+        self._released.set()
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     """Serves files; the request log goes to the server's list, not to stderr."""
 
     def log_message(self, format: str, *args: Any) -> None:
         log: list[str] = getattr(self.server, "request_log", [])
         log.append(format % args)
+
+    def copyfile(self, source: Any, outputfile: Any) -> None:
+        hold: Hold | None = getattr(self.server, "hold", None)
+        if hold is not None and hold.take(self.path.lstrip("/")):
+            outputfile.write(source.read(hold.after_bytes))
+            outputfile.flush()
+            hold.stall()
+            # The client may have died while held (the point of holding it): nothing to report then.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().copyfile(source, outputfile)
+            return
+        super().copyfile(source, outputfile)
 
 
 @dataclass(frozen=True)
@@ -40,8 +85,8 @@ class ImageServer:
 
 
 @contextmanager
-def image_server(directory: Path) -> Iterator[ImageServer]:
-    """Serve directory over HTTP on 127.0.0.1 until the block ends."""
+def image_server(directory: Path, hold: Hold | None = None) -> Iterator[ImageServer]:
+    """Serve directory over HTTP on 127.0.0.1 until the block ends; `hold` stalls one download."""
     if not directory.is_dir():
         raise FileNotFoundError(f"image server: {directory} is not a directory")
     handler = functools.partial(_QuietHandler, directory=str(directory))
@@ -49,11 +94,14 @@ def image_server(directory: Path) -> Iterator[ImageServer]:
     server.daemon_threads = True
     log: list[str] = []
     server.request_log = log  # type: ignore[attr-defined]
+    server.hold = hold  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, name="image-server", daemon=True)
     thread.start()
     try:
         yield ImageServer(directory, server.server_address[1], log)
     finally:
+        if hold is not None:
+            hold.release()  # a stalled handler thread must not outlive the server
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -3,8 +3,6 @@ host with a pattern), driven through the reference endpoint over TCP. QC with th
 passes and with a wrong one fails naming the component; the erase leaves no pattern the host can find;
 a connection dropped while a task runs still delivers its final status, once."""
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from testbed import diskcheck, scenarios
-from testbed.agent_vm import AgentVm, ramdisk_agent
+from testbed.agent_vm import AgentVm, await_new_link, peer_of, ramdisk_agent
 from testbed.expect import qc_spec
 from testbed.harness import drop_connections
 from testbed.ramdisk import RamdiskArtifacts
@@ -74,24 +72,14 @@ async def test_erase_leaves_no_pattern_on_any_disk(decom_vm: AgentVm) -> None:
     assert not any(left), [s.describe() for s in left]
 
 
-async def reconnected(vm: AgentVm, old_peer: str, within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        info = next(a for a in vm.endpoint.agents() if a.agent_id == vm.agent.agent_id)
-        if info.connected and info.peer != old_peer:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"agent did not reconnect within {within:.0f} s; console log: {vm.vm.console.path}")
-
-
 async def test_a_dropped_connection_still_delivers_the_final_status_once(decom_vm: AgentVm) -> None:
     ep, agent_id = decom_vm.endpoint, decom_vm.agent.agent_id
     params = {"task_id": uuid.uuid4().hex, "verify": "full"}
     started = await ep.call(agent_id, "decom.disk_erase", params)
     assert started["state"] == "running", started
-    old_peer = next(a.peer for a in ep.agents() if a.agent_id == agent_id)
+    old_peer = peer_of(ep, agent_id)
     assert drop_connections(decom_vm.vm.spec.forwards[0].host_port) >= 1  # the guest's link is cut
-    await reconnected(decom_vm, old_peer)
+    await await_new_link(ep, decom_vm.vm, agent_id, old_peer)
     final = await ep.run_task(agent_id, "decom.disk_erase", params, timeout=TASK_WITHIN_S)  # same task_id
     assert final["state"] == "complete" and final["result"]["passed"], final
     assert [t.task_id for t in ep.tasks(agent_id)].count(params["task_id"]) == 1

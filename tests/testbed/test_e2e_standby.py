@@ -1,9 +1,12 @@
 """Standby end to end on one ramdisk VM, in order (each step builds on the gz steps before it):
+the agent killed inside the guest while the image server holds its download still delivers that
+task's final status once (and leaves nothing half-cached behind: the next steps fetch the same image),
 cache both served images, prepare each onto a disk and check it from the host, run_image with kexec
 (tenant marker and config drive uuid on the console), then boot the ramdisk again, run_image with
 `kexec: never`: the agent reboots, the testbed switches the VM to disk boot, SeaBIOS -> grub -> tenant.
 """
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -13,9 +16,10 @@ import pytest
 import pytest_asyncio
 
 from testbed import diskcheck, scenarios, served_images, tenant_files
-from testbed.agent_vm import AgentVm, await_agent, ramdisk_agent
+from testbed.agent_vm import AgentVm, await_agent, await_new_link, peer_of, ramdisk_agent
+from testbed.guest_shell import GuestShell
 from testbed.ramdisk import RamdiskArtifacts
-from testbed.services import image_server
+from testbed.services import Hold, image_server
 from testbed.session import Session
 from testbed.spec import DiskBoot, VmSpec
 
@@ -24,32 +28,64 @@ TASK_WITHIN_S = 900.0
 TENANT_WITHIN_S = 240.0
 INSTALL_DISK = {"serial": "TB-VIRTIO-0"}
 QCOW2_DISK = {"serial": "TB-SATA-0"}
+HELD_AFTER_BYTES = 256 << 10
 
 
 @dataclasses.dataclass
 class Standby:
     running: AgentVm
     images: served_images.ServedImages
+    hold: Hold
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def standby(testbed_session: Session, ramdisk: RamdiskArtifacts,
                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Standby]:
     images = served_images.make(testbed_session.tenant.disk, tmp_path_factory.mktemp("served"))
-    with image_server(images.gz_path.parent) as server:
+    hold = Hold(images.gz_path.name, after_bytes=HELD_AFTER_BYTES)
+    with image_server(images.gz_path.parent, hold) as server:
 
         def make_spec(port: int) -> VmSpec:
             return scenarios.ramdisk_spec("standby-0", ramdisk.kernel, ramdisk.initramfs, port,
                                           image_port=server.port, on_reboot="destroy")
 
         async with ramdisk_agent(testbed_session.testbed, make_spec) as running:
-            yield Standby(running, images)
+            yield Standby(running, images, hold)
 
 
 async def run(vm: AgentVm, method: str, params: dict[str, Any]) -> dict[str, Any]:
     final = await vm.endpoint.run_task(vm.agent.agent_id, method, params, timeout=TASK_WITHIN_S)
     assert final["state"] == "complete", f"{method} ended {final}; console log: {vm.vm.console.path}"
     return final
+
+
+async def test_an_agent_restart_mid_download_delivers_the_final_status_once(standby: Standby) -> None:
+    running, hold = standby.running, standby.hold
+    ep, agent_id, vm = running.endpoint, running.agent.agent_id, running.vm
+    assert vm.host.channel_socket is not None
+    shell = await asyncio.to_thread(GuestShell.connect, vm.host.channel_socket, within=120)
+    with shell:
+        before = await asyncio.to_thread(shell.check, "systemctl show -p NRestarts -p MainPID teeth-agent")
+        task_id = uuid.uuid4().hex
+        params = {"task_id": task_id, "images": [standby.images.gz], "root_device": INSTALL_DISK}
+        started = await ep.call(agent_id, "standbye.cache_images", params)
+        assert started["state"] == "running", started
+        assert await asyncio.to_thread(hold.reached.wait, 300), "the agent never started the download"
+        old_peer, mark = peer_of(ep, agent_id), vm.console.mark()
+        await asyncio.to_thread(shell.check, "systemctl kill --signal=SIGKILL teeth-agent.service")
+        again = await await_new_link(ep, vm, agent_id, old_peer, within=180, start=mark)
+        final = await ep.run_task(agent_id, "standbye.cache_images", params, timeout=TASK_WITHIN_S)
+        after = await asyncio.to_thread(shell.check, "systemctl show -p NRestarts -p MainPID teeth-agent")
+    hold.release()
+    assert final["state"] == "error" and final["error"]["type"] == "interrupted", final
+    assert [t.task_id for t in ep.tasks(agent_id)].count(task_id) == 1
+    assert again.boot_id == running.agent.boot_id  # the agent restarted; the machine did not reboot
+    assert "NRestarts=0" in before and "NRestarts=1" in after, (before, after)
+    assert _main_pid(before) != _main_pid(after)
+
+
+def _main_pid(shown: str) -> str:
+    return next(line for line in shown.splitlines() if line.startswith("MainPID="))
 
 
 async def test_cache_images_fetches_both_formats(standby: Standby) -> None:

@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from testbed import relay
 from testbed.agent_vm import crash_report
 from testbed.console import Console, ConsoleWaitError
 from testbed.harness import relay_argv, relay_pids
-from testbed.services import LineWaitError, image_server, line_service
+from testbed.services import Hold, LineWaitError, image_server, line_service
 
 pytestmark = pytest.mark.testbed
 
@@ -87,6 +88,46 @@ def test_image_server_serves_files_on_loopback(tmp_path: Path) -> None:
         assert any("img.raw" in line for line in server.request_log)
     with pytest.raises(FileNotFoundError, match="not a directory"), image_server(tmp_path / "missing"):
         pass
+
+
+def test_a_hold_stalls_one_download_part_way_until_released(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 64
+    (tmp_path / "img.raw").write_bytes(body)
+    hold = Hold("img.raw", after_bytes=1000)
+    with image_server(tmp_path, hold) as server:
+        got: list[bytes] = []
+
+        def fetch() -> None:
+            with urllib.request.urlopen(server.url("img.raw"), timeout=30) as resp:
+                got.append(resp.read(1000))
+                got.append(resp.read())
+
+        reader = threading.Thread(target=fetch)
+        reader.start()
+        assert hold.reached.wait(10)
+        time.sleep(0.2)
+        assert reader.is_alive() and got == [body[:1000]]  # stalled after the first bytes
+        hold.release()
+        reader.join(10)
+        assert b"".join(got) == body
+        with urllib.request.urlopen(server.url("img.raw"), timeout=10) as resp:
+            assert resp.read() == body  # one-shot: the next download is not held
+
+
+def test_a_forgotten_hold_is_released_when_the_server_stops(tmp_path: Path) -> None:
+    (tmp_path / "img.raw").write_bytes(b"\x02" * 4096)
+    hold = Hold("img.raw", after_bytes=10)
+
+    def fetch(url: str) -> None:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            resp.read()
+
+    with image_server(tmp_path, hold) as server:
+        reader = threading.Thread(target=fetch, args=(server.url("img.raw"),))
+        reader.start()
+        assert hold.reached.wait(10)
+    reader.join(10)
+    assert not reader.is_alive()
 
 
 def test_line_service_records_answers_and_bounds_its_wait() -> None:
