@@ -109,7 +109,7 @@ def mirror_problems(host: Host, config: RamdiskConfig, timeout: float = 15.0) ->
         except (OSError, urllib.error.URLError, ValueError) as exc:
             problems.append(
                 f"mirror not reachable: {url} ({exc}); set {variable} to a reachable Debian mirror "
-                "(an offline mirror works: see elements/teeth-agent/README.md)"
+                "(an offline mirror works: see elements/teeth-agent/README.rst)"
             )
     return problems
 

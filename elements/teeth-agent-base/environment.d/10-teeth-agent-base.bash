@@ -1,4 +1,4 @@
-# Variables of the teeth-agent-base element (see README.md of the teeth-agent element).
+# Variables of the teeth-agent-base element (see the teeth-agent element's README.rst).
 
 # Directory on the build host holding the agent's wheel (teeth_agent-*.whl). Built on the host because the
 # chroot has no package index and the host's PIP_* settings would leak into it.
