@@ -19,6 +19,8 @@ from teeth_agent.images.zstd_frames import ZstdFrameWalker
 
 MAGIC_LEN = 6
 _INPUT = 1 << 20
+_FEED = 64 << 10  # compressed bytes per decoder call
+_PIECE = 256 << 10  # decoded bytes per decoder call when filling a write buffer
 
 
 class Compression(enum.StrEnum):
@@ -64,33 +66,34 @@ def open_reader(kind: Compression, source: Source) -> Reader:
     return _zstd_reader(source)
 
 
-class _CopyInto:
-    def read(self, n: int) -> bytes:
-        raise NotImplementedError
-
-    def readinto(self, view: memoryview) -> int:
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-
-class _PlainReader(_CopyInto):
+class _PlainReader:
     def __init__(self, source: Source) -> None:
         self._source = source
 
     def read(self, n: int) -> bytes:
         return self._source.read(n)
 
+    def readinto(self, view: memoryview) -> int:
+        data = self._source.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
-class _StdlibReader(_CopyInto):
-    """zlib and lzma: bounded output through max_length; concatenated members/streams are followed."""
+
+class _StdlibReader:
+    """zlib and lzma: bounded output through max_length; concatenated members/streams are followed.
+
+    Input is handed to the decoder at most _FEED bytes at a time, as views into the received chunk: what
+    zlib leaves unconsumed comes back as a copy (`unconsumed_tail`), so a whole chunk per call would be
+    copied again on every bounded piece of a highly compressed image.
+    """
 
     def __init__(self, source: Source, factory: Any, name: str) -> None:
         self._source = source
         self._factory = factory
         self._name = name
         self._dec = factory()
-        self._pending = b""
+        self._input = memoryview(b"")
+        self._pos = 0  # how much of _input the decoder has taken
         self._done = False
 
     def read(self, n: int) -> bytes:
@@ -100,37 +103,69 @@ class _StdlibReader(_CopyInto):
                 return out
         return b""
 
+    def readinto(self, view: memoryview) -> int:
+        # One piece of at most _PIECE: the decoder's own output buffer stays in the CPU cache and its
+        # allocation is reused, where a buffer-sized piece would be fresh pages faulted in, then copied.
+        data = self.read(min(len(view), _PIECE))
+        view[: len(data)] = data
+        return len(data)
+
     def _step(self, n: int) -> bytes:
+        if self._dec.eof and not self._next_member():
+            self._done = True
+            return b""
         dec = self._dec
-        if dec.eof:
-            rest = dec.unused_data
-            if not rest.strip(b"\x00"):
-                rest = self._source.read(_INPUT)  # xz allows zero padding between streams
-                if not rest:
-                    self._done = True
-                    return b""
-                if not rest.strip(b"\x00"):
-                    return b""
-            self._dec = dec = self._factory()
-            self._pending = rest.lstrip(b"\x00") if self._name == "xz" else rest
-        if not self._pending and self._needs_input(dec):
-            self._pending = self._source.read(_INPUT)
-            if not self._pending:
-                raise CorruptImage(f"{self._name} stream ends before its end marker (truncated download?)")
+        feed = self._input[self._pos : self._pos + _FEED] if self._needs_input(dec) else b""
         try:
-            out: bytes = dec.decompress(self._pending, n)
+            out: bytes = dec.decompress(feed, n)
         except (zlib.error, lzma.LZMAError) as exc:
             raise CorruptImage(f"{self._name} data does not decode: {exc}") from exc
-        # zlib keeps what it did not consume in unconsumed_tail; lzma buffers it internally. At the end of
-        # a member, everything past it is in unused_data instead.
-        self._pending = b"" if dec.eof else getattr(dec, "unconsumed_tail", b"")
+        # At the end of a member, whatever the decoder was given past the end is in unused_data (zlib may
+        # also leave it in unconsumed_tail). Before that, zlib hands back what it did not take in
+        # unconsumed_tail, while lzma buffers it internally.
+        if dec.eof:
+            self._pos += len(feed)
+            self._give_back(dec.unused_data)
+        else:
+            self._pos += len(feed) - len(getattr(dec, "unconsumed_tail", b""))
         return out
 
-    @staticmethod
-    def _needs_input(dec: Any) -> bool:
-        if hasattr(dec, "needs_input"):
-            return bool(dec.needs_input)
-        return not dec.unconsumed_tail
+    def _needs_input(self, dec: Any) -> bool:
+        """Whether the decoder takes input now (lzma refuses more while it holds some); refills _input."""
+        if not getattr(dec, "needs_input", True):
+            return False
+        if self._pos == len(self._input) and not self._refill():
+            raise CorruptImage(f"{self._name} stream ends before its end marker (truncated download?)")
+        return True
+
+    def _refill(self) -> bool:
+        self._input, self._pos = memoryview(self._source.read(_INPUT)), 0
+        return bool(self._input)
+
+    def _give_back(self, unused: bytes) -> None:
+        """Input given to the decoder past its member's end is input still to read."""
+        if len(unused) <= self._pos:
+            self._pos -= len(unused)  # those are exactly the bytes just before _pos
+        else:
+            self._input, self._pos = memoryview(unused + self._input[self._pos :].tobytes()), 0
+
+    def _next_member(self) -> bool:
+        """After a member/stream: False at the end of the input, else a fresh decoder for the next one.
+        Zero bytes are stream padding for xz; after the last gzip member they are tolerated too."""
+        padded = False
+        while True:
+            rest = self._input[self._pos :]
+            if rest and rest[0] != 0:
+                break
+            skip = len(rest) - len(rest.tobytes().lstrip(b"\x00"))
+            self._pos += skip
+            padded = padded or skip > 0
+            if self._pos == len(self._input) and not self._refill():
+                return False
+        if padded and self._name != "xz":
+            raise CorruptImage(f"{self._name} data continues after zero bytes that follow a member")
+        self._dec = self._factory()
+        return True
 
 
 def _zstd_reader(source: Source) -> Reader:

@@ -93,3 +93,41 @@ def test_frame_walker_follows_skippable_frames_and_block_types() -> None:
     partial = ZstdFrameWalker()
     partial.feed(packed[:-1])
     assert not partial.at_boundary
+
+
+def decode_into(data: bytes, size: int = 4 << 20) -> bytes:
+    """The way the write path reads: straight into a fixed buffer, as the Assembler does."""
+    reader = open_reader(detect(data[:6]), Source(data))
+    buf = memoryview(bytearray(size))
+    parts = []
+    while count := reader.readinto(buf):
+        assert count <= size
+        parts.append(bytes(buf[:count]))
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("name", [*sorted(PACKERS), "raw"])
+def test_readinto_writes_the_exact_bytes(name: str) -> None:
+    packed = PACKERS[name](DATA) + PACKERS[name](b"second") if name != "raw" else DATA
+    assert decode_into(packed, size=100_000) == (DATA + b"second" if name != "raw" else DATA)
+
+
+def test_xz_stream_padding_between_streams_is_skipped() -> None:
+    packed = lzma.compress(DATA) + bytes(8) + lzma.compress(b"second") + bytes(4)
+    assert decode_all(packed)[0] == DATA + b"second"
+
+
+def test_zero_bytes_after_the_last_gzip_member_are_tolerated() -> None:
+    assert decode_all(gzip.compress(DATA) + bytes(4096))[0] == DATA
+
+
+def test_gzip_member_after_zero_bytes_is_corrupt() -> None:
+    with pytest.raises(CorruptImage):
+        decode_all(gzip.compress(DATA) + bytes(8) + gzip.compress(b"second"))
+
+
+@pytest.mark.parametrize("name", ["gzip", "xz"])
+def test_a_member_cut_at_its_end_marker_is_truncated_not_short(name: str) -> None:
+    packed = PACKERS[name](DATA) + PACKERS[name](b"second")
+    with pytest.raises(CorruptImage):
+        decode_into(packed[:-1])
