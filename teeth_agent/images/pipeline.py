@@ -26,10 +26,10 @@ from teeth_agent.images.worker import ABORT, Decoded, DecodeJob, ThreadSource, d
 from teeth_agent.images.writer import (
     Aborted,
     Assembler,
+    BufferPool,
     Filled,
     HeadHold,
     commit_head,
-    make_pool,
     mark_not_bootable,
     write_buffers,
 )
@@ -112,7 +112,7 @@ async def _run_stages(
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=CHUNKS_IN_FLIGHT)
     filled: asyncio.Queue[Filled | None] = asyncio.Queue()
-    pool = make_pool(WRITE_BUFFERS)
+    pool = BufferPool(WRITE_BUFFERS)
     thread_source = ThreadSource(loop, chunks, BackgroundHasher(hasher))
     assembler = Assembler(pool, lambda item: loop.call_soon_threadsafe(filled.put_nowait, item), capacity)
 

@@ -34,11 +34,46 @@ class Filled:
     length: int  # meaningful bytes; the write is rounded up to the alignment with zeroes
 
 
-def make_pool(count: int, size: int = BUFFER_BYTES) -> queue.Queue[mmap.mmap | None]:
-    pool: queue.Queue[mmap.mmap | None] = queue.Queue()
-    for _ in range(count):
-        pool.put(mmap.mmap(-1, size))
-    return pool
+class BufferPool:
+    """At most `count` page-aligned buffers, each made when the decode thread first finds none free.
+
+    Fresh anonymous pages are faulted in one by one as they are first written, at a few microseconds each,
+    while the decode thread copies into them holding the GIL: on a small image, or a fleet of simulated
+    agents, that is most of the cost of a buffer. So a buffer is only made when needed (a small image may
+    need one), and every buffer after the first is pre-faulted by the kernel in one call (MAP_POPULATE,
+    outside the GIL): a stream that filled one buffer is likely to fill the next.
+    """
+
+    def __init__(self, count: int, size: int = BUFFER_BYTES) -> None:
+        if count < 1:
+            raise ValueError(f"a buffer pool needs at least one buffer, got {count}")
+        self._free: queue.Queue[mmap.mmap | None] = queue.Queue()
+        self._count = count
+        self._made = 0
+        self.size = size
+
+    def get(self) -> mmap.mmap | None:
+        """A free buffer, waiting for one once all are made; None when the pipeline is torn down."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        if self._made < self._count:  # only the decode thread gets: no race on _made
+            populate = _POPULATE if self._made else 0
+            self._made += 1
+            return mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+        return self._free.get()
+
+    def put(self, buf: mmap.mmap | None) -> None:
+        """Give a buffer back (from the writer), or None to wake and stop the decode thread."""
+        self._free.put(buf)
+
+    @property
+    def made(self) -> int:
+        return self._made
+
+
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only; elsewhere pages fault in as written
 
 
 class Assembler:
@@ -46,7 +81,7 @@ class Assembler:
 
     def __init__(
         self,
-        pool: queue.Queue[mmap.mmap | None],
+        pool: BufferPool,
         post: Callable[[Filled], object],
         capacity: int,
     ) -> None:
@@ -130,7 +165,7 @@ async def write_buffers(
     handle: BlockHandle,
     base: int,
     filled: asyncio.Queue[Filled | None],
-    pool: queue.Queue[mmap.mmap | None],
+    pool: BufferPool,
     hold: HeadHold | None,
     readback: ReadBack | None = None,
     depth: int = 1,
@@ -158,7 +193,7 @@ async def _write_one(
     offset: int,
     view: memoryview,
     buf: mmap.mmap,
-    pool: queue.Queue[mmap.mmap | None],
+    pool: BufferPool,
     slots: asyncio.Semaphore,
 ) -> None:
     try:
