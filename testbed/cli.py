@@ -3,6 +3,7 @@
   teeth-testbed up [-n N]        build what is missing, boot N ramdisk VMs, leave them running
   teeth-testbed run SCENARIO     boot, observe and clean up one scenario (see `run --help`)
   teeth-testbed status           list the VMs `up` left running and their console logs
+  teeth-testbed shell VM [CMD]   a root shell in a VM `up` started (CMD once, else line by line)
   teeth-testbed down             destroy them and delete their disks
   teeth-testbed build-ramdisk    build (or reuse) the DIB ramdisk (python -m testbed.ramdisk)
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 from testbed import scenarios
 from testbed.agent_vm import AgentWaitError
 from testbed.console import ConsoleWaitError
+from testbed.guest_shell import GuestShell, GuestShellError
+from testbed.harness import Layout
 from testbed.hypervisor import SYSTEM_URI, HypervisorError
 from testbed.ramdisk import RamdiskConfig, RamdiskError, build_ramdisk
 from testbed.services import LineWaitError
@@ -32,7 +35,7 @@ from testbed.tools import ToolError
 
 DEFAULT_ROOT = Path("/tmp/teeth-testbed")  # short: unix socket paths inside it are limited to 107 bytes
 FAILURES = (HypervisorError, ToolError, TenantImageError, ConsoleWaitError, LineWaitError, SpecError,
-            RamdiskError, AgentWaitError, FileNotFoundError)
+            RamdiskError, AgentWaitError, GuestShellError, FileNotFoundError)
 
 
 class Progress:
@@ -86,6 +89,23 @@ def cmd_down(args: argparse.Namespace, say: Progress) -> int:
     return 0
 
 
+def cmd_shell(args: argparse.Namespace, say: Progress) -> int:
+    socket_path = Layout(args.root, args.cache / "logs").channel_socket(args.vm)
+    with GuestShell.connect(socket_path, within=args.wait) as shell:
+        if args.cmd:
+            reply = shell.run(" ".join(args.cmd), within=args.timeout)
+            print(reply.output, end="", flush=True)
+            return reply.returncode
+        say(f"{args.vm}: root shell (one command per line; end of input quits)")
+        for line in sys.stdin:
+            if line.strip():
+                reply = shell.run(line.rstrip("\n"), within=args.timeout)
+                print(reply.output, end="", flush=True)
+                if reply.returncode:
+                    say(f"exit status {reply.returncode}")
+    return 0
+
+
 Scenario = Callable[[Session, Path], scenarios.Observed]
 
 
@@ -128,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--image-port", type=int, default=8080, help="host image server port on 127.0.0.1")
     sub.add_parser("status", help="list running testbed VMs")
     sub.add_parser("down", help="destroy the VMs `up` started")
+    shell = sub.add_parser("shell", help="run commands as root in a VM `up` started")
+    shell.add_argument("vm", help="VM name, e.g. teeth-vm0")
+    shell.add_argument("cmd", nargs=argparse.REMAINDER, help="one command line (default: read stdin)")
+    shell.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the shell to answer")
+    shell.add_argument("--timeout", type=float, default=600.0, help="seconds a command may take")
     run = sub.add_parser("run", help="run one scenario and clean up")
     run.add_argument("scenario", choices=["tenant-disk", "tenant-net", "agent-status"])
     sub.add_parser("build-ramdisk", add_help=False,
@@ -143,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ramdisk_main(argv[1:])
     args = _parser().parse_args(argv)
     args.cache, args.repo = args.cache.resolve(), args.repo.resolve()
-    commands = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "run": cmd_run}
+    commands = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "run": cmd_run, "shell": cmd_shell}
     say = Progress()
     try:
         return commands[args.command](args, say)

@@ -4,7 +4,10 @@ never a skip, unless TEETH_SKIP_TESTBED=1 says the run opts out of the testbed e
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,32 @@ def ramdisk(testbed_session: Session) -> RamdiskArtifacts:
         return build_ramdisk(RamdiskConfig.from_env(REPO, os.environ))
     except RamdiskError as exc:
         pytest.fail(f"the ramdisk could not be built: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def sh_behind_socket() -> Iterator[Callable[[Path], Path]]:
+    """A stand-in for a guest's shell channel: a real `sh` serving one connection on a unix socket,
+    as the ramdisk's shell loop serves its virtio-serial port (no terminal; stdin and stdout one stream)."""
+    started: list[tuple[socket.socket, threading.Thread]] = []
+
+    def start(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(1)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                fd = conn.fileno()
+                subprocess.run(["sh"], stdin=fd, stdout=fd, stderr=fd, check=False, timeout=60)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        started.append((listener, thread))
+        return path
+
+    yield start
+    for listener, thread in started:
+        listener.close()
+        thread.join(10)

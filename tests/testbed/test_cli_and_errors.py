@@ -6,11 +6,13 @@ this test process's belongs to the session fixture.
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from testbed.hypervisor import HypervisorError, connect
+from testbed.harness import Layout
+from testbed.hypervisor import HypervisorError, connect, dac_owner
 
 pytestmark = pytest.mark.testbed
 REPO = Path(__file__).resolve().parents[2]
@@ -46,3 +48,30 @@ def test_cli_status_and_down_on_an_empty_testbed(tmp_path: Path) -> None:
 def test_cli_refuses_unknown_scenarios(tmp_path: Path) -> None:
     result = cli("run", "no-such-scenario", root=tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_cli_shell_runs_a_command_and_passes_its_exit_status(
+        tmp_path: Path, sh_behind_socket: Callable[[Path], Path]) -> None:
+    root = tmp_path / "tb"
+    sh_behind_socket(Layout(root, tmp_path / "logs").channel_socket("teeth-vm3"))
+    result = cli("shell", "teeth-vm3", "echo", "inside;", "f() { return 4; };", "f", root=root)
+    assert (result.returncode, result.stdout) == (4, "inside\n"), result.stderr
+
+
+def test_cli_shell_without_such_a_vm_says_so(tmp_path: Path) -> None:
+    result = cli("shell", "--wait", "0.5", "teeth-vm7", "true", root=tmp_path)
+    assert result.returncode == 1 and "no socket within" in result.stderr
+
+
+CAPS = """<capabilities><host>
+  <secmodel><model>none</model><doi>0</doi></secmodel>
+  <secmodel><model>dac</model><doi>0</doi>
+    <baselabel type='kvm'>+999:+995</baselabel><baselabel type='qemu'>+999:+995</baselabel>
+  </secmodel></host></capabilities>"""
+
+
+def test_the_qemu_user_comes_from_libvirts_dac_base_label() -> None:
+    assert dac_owner(CAPS) == (999, 995)
+    no_dac = "<capabilities><host><secmodel><model>none</model></secmodel></host></capabilities>"
+    assert dac_owner(no_dac) is None
+    assert dac_owner(CAPS.replace("+999:+995", "+x:+y")) is None  # unreadable: no guess

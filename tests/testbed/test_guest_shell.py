@@ -1,10 +1,7 @@
-"""The guest shell's client against a stand-in guest: a unix socket served by a real `sh`, as the
-ramdisk's shell loop serves the virtio-serial channel (no terminal, stdin and stdout the same stream)."""
+"""The guest shell's client against a stand-in guest (conftest: a real `sh` behind a unix socket)."""
 
 import socket
-import subprocess
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,23 +28,8 @@ def test_the_kernel_arguments_keep_the_normal_boot_and_name_the_channel() -> Non
 
 
 @pytest.fixture
-def fake_guest(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "shell.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(1)
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            fd = conn.fileno()
-            subprocess.run(["sh"], stdin=fd, stdout=fd, stderr=fd, check=False, timeout=60)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield path
-    listener.close()
-    thread.join(10)
+def fake_guest(tmp_path: Path, sh_behind_socket: Callable[[Path], Path]) -> Path:
+    return sh_behind_socket(tmp_path / "shell.sock")
 
 
 def test_run_returns_output_and_exit_status(fake_guest: Path) -> None:
