@@ -40,8 +40,8 @@ class BufferPool:
     Fresh anonymous pages are faulted in one by one as they are first written, at a few microseconds each,
     while the decode thread copies into them holding the GIL: on a small image, or a fleet of simulated
     agents, that is most of the cost of a buffer. So a buffer is only made when needed (a small image may
-    need one), and every buffer after the first is pre-faulted by the kernel in one call (MAP_POPULATE,
-    outside the GIL): a stream that filled one buffer is likely to fill the next.
+    need one), and a buffer for a stream already past its first MiB (`large`) is pre-faulted by the kernel
+    in one call (MAP_POPULATE, outside the GIL): it is likely to be filled.
     """
 
     def __init__(self, count: int, size: int = BUFFER_BYTES) -> None:
@@ -52,15 +52,15 @@ class BufferPool:
         self._made = 0
         self.size = size
 
-    def get(self) -> mmap.mmap | None:
+    def get(self, large: bool = False) -> mmap.mmap | None:
         """A free buffer, waiting for one once all are made; None when the pipeline is torn down."""
         try:
             return self._free.get_nowait()
         except queue.Empty:
             pass
         if self._made < self._count:  # only the decode thread gets: no race on _made
-            populate = _POPULATE if self._made else 0
             self._made += 1
+            populate = _POPULATE if large else 0
             return mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
         return self._free.get()
 
@@ -129,7 +129,7 @@ class Assembler:
 
     def _current(self) -> mmap.mmap:
         if self._buf is None:
-            buf = self._pool.get()
+            buf = self._pool.get(large=self.total >= HEAD_BYTES)
             if buf is None:
                 raise Aborted()
             self._buf = buf

@@ -69,7 +69,7 @@ def test_never_more_buffers_than_the_pool_holds() -> None:
 
 def test_buffers_are_page_aligned() -> None:
     pool = BufferPool(2, SIZE)
-    first, second = pool.get(), pool.get()
+    first, second = pool.get(), pool.get(large=True)
     assert first is not None and second is not None
     for buf in (first, second):  # the lazily faulted kind and the pre-faulted kind
         assert len(buf) == SIZE
