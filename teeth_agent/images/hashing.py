@@ -9,6 +9,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from teeth_agent.images.errors import ChecksumMismatch
 
+INLINE_BYTES = 64 << 10  # chunks up to this size are hashed in the calling thread
+
 
 class MultiHasher:
     """hashlib objects for every algorithm the spec names; hashlib drops the GIL for large updates,
@@ -37,15 +39,25 @@ class MultiHasher:
 
 class BackgroundHasher:
     """Feeds a MultiHasher from its own thread, so hashing overlaps decompression rather than
-    adding to it; at most `backlog` chunks wait (memory stays bounded), in order."""
+    adding to it; at most `backlog` chunks wait (memory stays bounded), in order.
 
-    def __init__(self, hasher: MultiHasher, backlog: int = 2) -> None:
+    A small chunk with nothing queued is hashed at once instead: handing it to the thread costs more
+    than hashing it, and a small image (a cache copy of a compressed one) then needs no thread at all.
+    """
+
+    def __init__(self, hasher: MultiHasher, backlog: int = 2, inline_bytes: int = INLINE_BYTES) -> None:
         self.hasher = hasher
         self._backlog = backlog
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-hash")
+        self._inline_bytes = inline_bytes
+        self._pool: ThreadPoolExecutor | None = None  # started by the first chunk worth a thread
         self._pending: deque[Future[None]] = deque()
 
     def feed(self, data: bytes) -> None:
+        if len(data) <= self._inline_bytes and not self._pending:
+            self.hasher.update(data)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-hash")
         self._pending.append(self._pool.submit(self.hasher.update, data))
         while len(self._pending) > self._backlog:
             self._pending.popleft().result()
@@ -56,4 +68,5 @@ class BackgroundHasher:
             while self._pending:
                 self._pending.popleft().result()
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
