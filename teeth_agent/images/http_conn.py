@@ -12,11 +12,15 @@ import asyncio
 import contextlib
 import time
 
+FIRST_BUFFER = 64 * 1024
+
 
 class Conn(asyncio.BufferedProtocol):
     def __init__(self, chunk_size: int) -> None:
         self._size = chunk_size
-        self._buf = bytearray(chunk_size)
+        # Starts small and grows as the first chunk arrives: a zeroed chunk-sized buffer per connection
+        # (faulted in page by page) cost more than a small body's whole download did.
+        self._buf = bytearray(min(chunk_size, FIRST_BUFFER))
         self._fill = 0
         self._closed = False
         self._error: BaseException | None = None
@@ -31,9 +35,13 @@ class Conn(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._fill >= len(self._buf):
-            # Reading is paused when the buffer fills; should a transport still deliver, grow rather than
-            # hand it an empty buffer (the next take copies the excess out).
-            grown = bytearray(self._fill + max(sizehint, 64 * 1024))
+            if len(self._buf) < self._size:
+                size = min(self._size, 4 * len(self._buf))
+            else:
+                # Reading is paused when a chunk is full; should a transport still deliver, grow rather
+                # than hand it an empty buffer (the next take copies the excess out).
+                size = self._fill + max(sizehint, 64 * 1024)
+            grown = bytearray(size)
             grown[: self._fill] = self._buf  # a copy, not a resize: the transport may still hold a view
             self._buf = grown
         return memoryview(self._buf)[self._fill :]
@@ -41,7 +49,7 @@ class Conn(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self._fill += nbytes
         self._last_arrival = time.monotonic()
-        if self._fill == len(self._buf) and self._transport is not None:
+        if self._fill >= self._size and self._transport is not None:
             self._transport.pause_reading()
         self._wakeup.set()
 
@@ -101,6 +109,6 @@ class Conn(asyncio.BufferedProtocol):
                 normal = bytearray(self._size)  # back to the normal size once the excess is out
                 normal[:rest] = self._buf[:rest]
                 self._buf = normal
-        if self._transport is not None and not self._closed and self._fill < len(self._buf):
+        if self._transport is not None and not self._closed and self._fill < self._size:
             self._transport.resume_reading()
         return out

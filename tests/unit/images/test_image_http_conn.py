@@ -88,3 +88,18 @@ async def test_silence_times_out_but_a_closed_connection_does_not() -> None:
         await conn.take(10, idle_timeout=0.05)
     except ConnectionResetError as exc:
         assert "reset by peer" in str(exc)
+
+
+async def test_a_chunk_larger_than_the_first_buffer_arrives_whole_and_pauses_only_when_full() -> None:
+    size = 256 * 1024
+    conn, transport = Conn(size), FakeTransport()
+    conn.connection_made(transport)
+    data = bytes(i % 253 for i in range(size + 1000))
+    deliver(conn, data[: size - 1])
+    assert not transport.paused  # the buffer grew as bytes came; the chunk is not full yet
+    deliver(conn, data[size - 1 :])
+    assert transport.paused
+    assert await conn.take(size, idle_timeout=1.0) == data[:size]
+    assert not transport.paused
+    conn.eof_received()
+    assert await conn.take(size, idle_timeout=1.0) == data[size:]
