@@ -59,6 +59,10 @@ class CacheIndex:
 class IndexFile:
     path: Path
     warnings: list[str] = field(default_factory=list)
+    # The text last read or written at `path` and that file's identity, so an unchanged index is not
+    # written again: a run saves at every step, and most steps change nothing on disk.
+    _known: tuple[str, tuple[int, ...]] | None = field(default=None, repr=False)
+    _durable: bool = field(default=False, repr=False)  # whether that file's rename is known to be synced
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> IndexFile:
@@ -66,11 +70,14 @@ class IndexFile:
 
     def load(self) -> CacheIndex:
         try:
-            raw = json.loads(self.path.read_text())
+            with open(self.path) as f:
+                text = f.read()
+                identity = _identity(os.fstat(f.fileno()))
+            raw = json.loads(text)
             if raw.get("version") != VERSION:
                 raise ValueError(f"version {raw.get('version')!r}")
             installed = raw.get("installed")
-            return CacheIndex(
+            index = CacheIndex(
                 cache_disk=raw.get("cache_disk"),
                 entries=tuple(Entry(**e) for e in raw.get("entries", [])),
                 installed=Installed(**installed) if installed else None,
@@ -80,22 +87,50 @@ class IndexFile:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self.warnings.append(f"{self.path}: unreadable image cache index ignored ({exc})")
             return CacheIndex()
+        self._known, self._durable = (text, identity), False
+        return index
 
     def save(self, index: CacheIndex) -> None:
         """Write a temporary file, fsync it, rename it over the old one, fsync the directory: after a
-        crash the index is either the old one or the new one, never half of each."""
-        data = {"version": VERSION, "cache_disk": index.cache_disk,
-                "entries": [asdict(e) for e in index.entries],
-                "installed": asdict(index.installed) if index.installed else None}
+        crash the index is either the old one or the new one, never half of each. When the file there is
+        still the one last read or written and holds this very text, only the directory sync is owed."""
+        text = json.dumps({"version": VERSION, "cache_disk": index.cache_disk,
+                           "entries": [asdict(e) for e in index.entries],
+                           "installed": asdict(index.installed) if index.installed else None},
+                          indent=1, sort_keys=True)
+        if self._unchanged(text):
+            if not self._durable:
+                _fsync_dir(self.path.parent)  # a file read, not written, here: its rename may be unsynced
+                self._durable = True
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
+            identity = _identity(os.fstat(f.fileno()))  # a rename keeps the inode and mtime
         os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        _fsync_dir(self.path.parent)
+        self._known, self._durable = (text, identity), True
+
+    def _unchanged(self, text: str) -> bool:
+        if self._known is None or self._known[0] != text:
+            return False
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            return _identity(os.stat(self.path)) == self._known[1]
+        except FileNotFoundError:
+            return False
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when the file at a path is replaced or rewritten."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _fsync_dir(path: Path) -> None:
+    dir_fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -81,3 +81,36 @@ def test_index_round_trips_atomically_and_ignores_garbage(tmp_path: Path) -> Non
     broken = IndexFile.in_dir(tmp_path / "state")
     assert broken.load() == CacheIndex()
     assert broken.warnings and "ignored" in broken.warnings[0]
+
+
+def test_an_unchanged_index_is_not_rewritten_but_a_replaced_file_is(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    path = state / "image-cache.json"
+    first = CacheIndex(cache_disk={"path": "/dev/sda", "size": GiB}, entries=(entry("a", 1, 4, 0),))
+    second = first.without({"a"})
+    index_file = IndexFile.in_dir(state)
+    index_file.save(first)
+    inode = path.stat().st_ino
+    index_file.save(first)
+    assert path.stat().st_ino == inode  # same text: the file was left as it was
+    index_file.save(second)
+    assert path.stat().st_ino != inode and IndexFile.in_dir(state).load() == second
+    # Someone else put another index there: saving ours again must write it, text equal or not.
+    IndexFile.in_dir(state).save(first)
+    index_file.save(second)
+    assert IndexFile.in_dir(state).load() == second
+    path.unlink()
+    index_file.save(second)
+    assert IndexFile.in_dir(state).load() == second
+
+
+def test_saving_what_was_loaded_keeps_the_file(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    index = CacheIndex(cache_disk={"path": "/dev/sda", "size": GiB}, entries=(entry("a", 1, 4, 0),))
+    IndexFile.in_dir(state).save(index)
+    inode = (state / "image-cache.json").stat().st_ino
+    reader = IndexFile.in_dir(state)
+    reader.save(reader.load())
+    assert (state / "image-cache.json").stat().st_ino == inode
+    reader.save(CacheIndex())
+    assert IndexFile.in_dir(state).load() == CacheIndex()
