@@ -23,7 +23,7 @@ from testbed import domain_xml, relay
 from testbed.console import Console
 from testbed.domain_xml import HostSide
 from testbed.hypervisor import Hypervisor, HypervisorError
-from testbed.spec import DiskBoot, DomainType, KernelBoot, SpecError, VmSpec
+from testbed.spec import Bus, DiskBoot, DomainType, KernelBoot, SpecError, VmSpec
 
 # Fixed addresses the guest dials; the host ports behind them are whatever the services got.
 GUEST_ENDPOINT = ("10.0.2.100", 9999)
@@ -51,8 +51,14 @@ class Layout:
         return path
 
 
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
 def relay_argv() -> tuple[str, ...]:
-    return (sys.executable, str(Path(relay.__file__).resolve()))
+    """QEMU runs the relay as its own user under a libvirt daemon, so the interpreter must be one any
+    user can run (a venv's or pyenv's under /root is not); the relay needs only the standard library."""
+    python = str(SYSTEM_PYTHON) if SYSTEM_PYTHON.is_file() else sys.executable
+    return (python, str(Path(relay.__file__).resolve()))
 
 
 @dataclass
@@ -127,10 +133,20 @@ class Testbed:
         host = self.host_side(spec, domain_type)
         self.layout.vm_dir(spec.name).mkdir(parents=True, exist_ok=True)
         make_disks(spec, host, seed or {})
+        self._hand_over_unmanaged_disks(spec, host)
         host.console_log.unlink(missing_ok=True)
         vm = RunningVm(self.hv, spec, host, Console(host.console_log))
         vm.start()
         return vm
+
+    def _hand_over_unmanaged_disks(self, spec: VmSpec, host: HostSide) -> None:
+        """libvirt gives its own disks to the user QEMU runs as (a daemon's libvirt-qemu), but not the
+        NVMe images that reach QEMU through <qemu:commandline>: give those over here."""
+        owner = self.hv.qemu_owner()
+        if owner is None or owner == (os.geteuid(), os.getegid()):
+            return
+        for disk in spec.disks_on(Bus.NVME):
+            os.chown(host.disk_images[disk.name], *owner)
 
     def remove(self, name: str) -> None:
         """Destroy the VM and delete its disks and sockets (its console log stays in layout.logs)."""

@@ -14,6 +14,7 @@ import functools
 import os
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,6 +125,13 @@ class Hypervisor:
                 raise HypervisorError(f"{self.uri}: domain {name} lingers {within:.0f} s after it stopped")
             time.sleep(0.1)
 
+    def qemu_owner(self) -> tuple[int, int] | None:
+        """The uid:gid QEMU runs as on this connection (libvirt's DAC base label), if it says."""
+        try:
+            return dac_owner(self.conn.getCapabilities())
+        except self.libvirt.libvirtError:
+            return None
+
     def domain_names(self) -> list[str]:
         return sorted(d.name() for d in self.conn.listAllDomains())
 
@@ -133,6 +141,23 @@ class Hypervisor:
         for name in names:
             self.destroy(name)
         return names
+
+
+def dac_owner(capabilities_xml: str) -> tuple[int, int] | None:
+    """Pure: from libvirt's host capabilities, the uid:gid of the DAC base label for QEMU guests
+    (`<baselabel type='qemu'>+999:+995</baselabel>`), or None without a DAC security model."""
+    root = ET.fromstring(capabilities_xml)
+    for model in root.iterfind("./host/secmodel"):
+        if model.findtext("model") != "dac":
+            continue
+        for label in model.iterfind("baselabel"):
+            if label.get("type") in ("qemu", "kvm") and label.text:
+                uid, _, gid = label.text.strip().partition(":")
+                try:
+                    return int(uid.lstrip("+")), int(gid.lstrip("+"))
+                except ValueError:
+                    return None
+    return None
 
 
 def write_embed_config(root: Path) -> None:

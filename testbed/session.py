@@ -35,12 +35,18 @@ class Session:
 
 
 @contextmanager
-def _run_root(given: Path | None) -> Iterator[Path]:
+def _run_root(given: Path | None, *, daemon: bool) -> Iterator[Path]:
     if given is not None:
         given.mkdir(parents=True, exist_ok=True)
+        if daemon:
+            given.chmod(0o711)
         yield given
         return
     made = Path(tempfile.mkdtemp(prefix="teeth-tb-"))
+    if daemon:
+        # A libvirt daemon runs QEMU as its own user (libvirt-qemu): it chowns the disk images, but the
+        # directories on the way to them must let that user through. mkdtemp makes them 0700.
+        made.chmod(0o711)
     try:
         yield made
     finally:
@@ -53,7 +59,7 @@ def open_session(cache: Path = DEFAULT_CACHE, *, uri: str | None = None, run_roo
     """Everything a testbed user needs; with destroy_on_close no VM outlives the block."""
     cache = cache.resolve()
     tenant = tenant_image.ensure(cache / "tenant")
-    with _run_root(run_root) as root:
+    with _run_root(run_root, daemon=uri is not None) as root:
         embed_root = None if uri else root / "libvirt"
         with connect(embed_root=embed_root, uri=uri, destroy_on_close=destroy_on_close) as hv:
             testbed = Testbed(hv, Layout(root, cache / "logs"), DomainType.TCG)
