@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from teeth_agent.backend.api import BlockHandle, Progress, no_progress
+from teeth_agent.images.buffers import BufferPool
 from teeth_agent.images.errors import ImageError
 from teeth_agent.images.hashing import BackgroundHasher, MultiHasher
 from teeth_agent.images.qcow2 import Qcow2Info
@@ -26,7 +27,6 @@ from teeth_agent.images.worker import ABORT, Decoded, DecodeJob, ThreadSource, d
 from teeth_agent.images.writer import (
     Aborted,
     Assembler,
-    BufferPool,
     Filled,
     HeadHold,
     commit_head,

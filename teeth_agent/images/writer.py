@@ -2,25 +2,24 @@
 
 The decode thread fills buffers (`Assembler`), the event loop writes them (`write_buffers`); the pool's size
 is the bound on memory in flight, and waiting for a free buffer is the back-pressure that slows the
-decoder — and through it the download — to the disk's pace. Buffers come from mmap, so they are
-page-aligned as O_DIRECT wants, and a handle can write them without another copy.
+decoder — and through it the download — to the disk's pace (`buffers`: page-aligned, written without
+another copy).
 """
 
 from __future__ import annotations
 
 import asyncio
 import mmap
-import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from teeth_agent.backend.api import BlockHandle
+from teeth_agent.images.buffers import BufferPool
 from teeth_agent.images.decompress import Reader
 from teeth_agent.images.errors import ImageTooLarge
 from teeth_agent.images.readback import ReadBack
 
 HEAD_BYTES = 1 << 20  # what "not bootable" zeroes, and what a bootable write holds back until verified
-BUFFER_BYTES = 4 << 20
 
 
 class Aborted(Exception):
@@ -32,48 +31,6 @@ class Filled:
     offset: int  # relative to the target's base
     buf: mmap.mmap
     length: int  # meaningful bytes; the write is rounded up to the alignment with zeroes
-
-
-class BufferPool:
-    """At most `count` page-aligned buffers, each made when the decode thread first finds none free.
-
-    Fresh anonymous pages are faulted in one by one as they are first written, at a few microseconds each,
-    while the decode thread copies into them holding the GIL: on a small image, or a fleet of simulated
-    agents, that is most of the cost of a buffer. So a buffer is only made when needed (a small image may
-    need one), and a buffer for a stream already past its first MiB (`large`) is pre-faulted by the kernel
-    in one call (MAP_POPULATE, outside the GIL): it is likely to be filled.
-    """
-
-    def __init__(self, count: int, size: int = BUFFER_BYTES) -> None:
-        if count < 1:
-            raise ValueError(f"a buffer pool needs at least one buffer, got {count}")
-        self._free: queue.Queue[mmap.mmap | None] = queue.Queue()
-        self._count = count
-        self._made = 0
-        self.size = size
-
-    def get(self, large: bool = False) -> mmap.mmap | None:
-        """A free buffer, waiting for one once all are made; None when the pipeline is torn down."""
-        try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            pass
-        if self._made < self._count:  # only the decode thread gets: no race on _made
-            self._made += 1
-            populate = _POPULATE if large else 0
-            return mmap.mmap(-1, self.size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
-        return self._free.get()
-
-    def put(self, buf: mmap.mmap | None) -> None:
-        """Give a buffer back (from the writer), or None to wake and stop the decode thread."""
-        self._free.put(buf)
-
-    @property
-    def made(self) -> int:
-        return self._made
-
-
-_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux only; elsewhere pages fault in as written
 
 
 class Assembler:

@@ -10,8 +10,9 @@ import threading
 
 import pytest
 
+from teeth_agent.images.buffers import BufferPool, prefault
 from teeth_agent.images.decompress import Compression, open_reader
-from teeth_agent.images.writer import Aborted, Assembler, BufferPool, Filled
+from teeth_agent.images.writer import Aborted, Assembler, Filled
 
 SIZE = 64 * 1024
 
@@ -79,3 +80,12 @@ def test_buffers_are_page_aligned() -> None:
 def test_a_pool_needs_a_buffer() -> None:
     with pytest.raises(ValueError, match="at least one"):
         BufferPool(0)
+
+
+def test_a_prefaulted_buffer_reads_as_zeroes_and_takes_writes() -> None:
+    buf = mmap.mmap(-1, SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    prefault(buf)  # on a kernel without MADV_POPULATE_WRITE it is refused, and the pages fault in as written
+    assert buf[:] == bytes(SIZE)
+    buf[SIZE - 5 :] = b"hello"
+    assert buf[SIZE - 5 :] == b"hello"
+    buf.close()  # the ctypes view that prefault took is released: the mapping can be closed
