@@ -21,11 +21,18 @@ _GROUP = 16 * BLOCK
 _ZERO_GROUP = bytes(_GROUP)
 
 
+def _deflate(data: bytes) -> bytes:
+    # A 512-byte window and the least memory: zlib.compress's defaults set up ~256 KiB of state per call,
+    # which cost more than compressing one block. zlib.decompress reads any window size.
+    packer = zlib.compressobj(1, zlib.DEFLATED, 9, 1)
+    return packer.compress(data) + packer.flush()
+
+
 def _pack(block: bytes) -> bytes:
     # A cheap probe first: incompressible data (a real image's payload) is not worth a full attempt.
-    if len(zlib.compress(block[:512], 1)) > 256:
+    if len(_deflate(block[:512])) > 256:
         return block
-    packed = zlib.compress(block, 1)
+    packed = _deflate(block)
     return packed if len(packed) <= _PACKED_MAX else block
 
 
@@ -97,25 +104,25 @@ class SparseDisk:
         self._store(index, old[:within] + piece + old[within + len(piece) :])
 
     def _write_blocks(self, start: int, view: memoryview) -> None:
-        """Whole blocks from `start`. Zero runs (checked 64 KiB at a time, by memcmp on a bytes copy:
-        memoryview == bytes compares item by item) are folded into the extent map; other blocks are
-        stored."""
+        """Whole blocks from `start`. Zero runs (checked 64 KiB at a time, by memcmp: bytes.startswith
+        takes the view as it is, where memoryview == bytes compares item by item and a bytes copy costs
+        a copy) are folded into the extent map; other blocks are stored."""
         pos, zero_from = 0, -1
         while pos < len(view):
-            group = view[pos : pos + _GROUP].tobytes()
-            if group == _ZERO_GROUP:
-                zero_from, pos = (pos if zero_from < 0 else zero_from), pos + _GROUP
+            end = min(pos + _GROUP, len(view))
+            if _ZERO_GROUP.startswith(view[pos:end]):
+                zero_from, pos = (pos if zero_from < 0 else zero_from), end
                 continue
-            for within in range(0, len(group), BLOCK):
-                block, at = group[within : within + BLOCK], pos + within
-                if block == _ZERO_BLOCK:
+            for at in range(pos, end, BLOCK):
+                block = view[at : at + BLOCK]
+                if _ZERO_BLOCK.startswith(block):
                     zero_from = at if zero_from < 0 else zero_from
                     continue
                 if zero_from >= 0:
                     self._zero_run(start + zero_from, start + at)
                     zero_from = -1
-                self.chunks[(start + at) // BLOCK] = _pack(block)
-            pos += _GROUP
+                self.chunks[(start + at) // BLOCK] = _pack(block.tobytes())
+            pos = end
         if zero_from >= 0:
             self._zero_run(start + zero_from, start + len(view))
 
