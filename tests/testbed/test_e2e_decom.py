@@ -1,10 +1,13 @@
 """Decommission end to end: one ramdisk VM (SATA, virtio and 4K NVMe disks, each pre-filled from the
-host with a pattern), driven through the reference endpoint over TCP. QC with the VM's own spec
+host with a pattern), driven through the reference endpoint over TCP. The ramdisk has no failed
+systemd unit and the agent runs (seen through the guest shell). QC with the VM's own spec
 passes and with a wrong one fails naming the component; the erase leaves no pattern the host can find;
 a connection dropped while a task runs still delivers its final status, once."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ import pytest_asyncio
 from testbed import diskcheck, scenarios
 from testbed.agent_vm import AgentVm, await_new_link, peer_of, ramdisk_agent
 from testbed.expect import qc_spec
+from testbed.guest_shell import GuestShell
 from testbed.harness import drop_connections
 from testbed.ramdisk import RamdiskArtifacts
 from testbed.session import Session
@@ -44,6 +48,21 @@ async def run(vm: AgentVm, method: str, params: dict[str, Any]) -> dict[str, Any
     assert final["state"] == "complete", f"{method} ended {final}; console log: {vm.vm.console.path}"
     result: dict[str, Any] = final["result"]
     return result
+
+
+def _ramdisk_health(socket_path: Path) -> dict[str, str]:
+    with GuestShell.connect(socket_path, within=120) as shell:
+        return {"failed": shell.check("systemctl list-units --state=failed --no-legend --plain"),
+                "agent": shell.run("systemctl is-active teeth-agent.service").output.strip(),
+                "kexec-load": shell.run("systemctl is-enabled kexec-load.service").output.strip()}
+
+
+async def test_the_ramdisk_runs_the_agent_with_no_failed_units(decom_vm: AgentVm) -> None:
+    assert decom_vm.vm.host.channel_socket is not None
+    health = await asyncio.to_thread(_ramdisk_health, decom_vm.vm.host.channel_socket)
+    assert health["failed"] == "", health["failed"]
+    assert health["agent"] == "active"
+    assert health["kexec-load"] == "masked"  # the agent loads kernels itself; nothing else may
 
 
 async def test_qc_passes_with_the_vms_own_spec(decom_vm: AgentVm) -> None:
