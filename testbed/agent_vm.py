@@ -11,12 +11,13 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from teeth_agent.endpoint.api import Endpoint
 from teeth_agent.endpoint.fleet import AgentInfo
+from testbed.channel_link import channel_link
 from testbed.console import tail
 from testbed.harness import RunningVm, Testbed
 from testbed.spec import VmSpec
@@ -119,6 +120,9 @@ async def ramdisk_agent(testbed: Testbed, make_spec: Callable[[int], VmSpec],
         url = await ep.listen("tcp://127.0.0.1:0")
         spec = make_spec(int(url.rsplit(":", 1)[1]))  # the VM is built around the endpoint's port
         with testbed.vm(spec, seed=seed) as vm:
-            started = time.monotonic()
-            agent = await await_agent(ep, vm, spec.smbios.system_serial, within)
-            yield AgentVm(vm, agent, ep, time.monotonic() - started)
+            async with AsyncExitStack() as stack:
+                if vm.host.agent_socket is not None:  # the agent dials its virtio-serial port instead
+                    await stack.enter_async_context(channel_link(ep, vm.host.agent_socket))
+                started = time.monotonic()
+                agent = await await_agent(ep, vm, spec.smbios.system_serial, within)
+                yield AgentVm(vm, agent, ep, time.monotonic() - started)

@@ -32,6 +32,7 @@ class HostSide:
     channel_socket: Path | None
     relay_argv: tuple[str, ...]  # program that joins stdin/stdout to 127.0.0.1:PORT (port is appended)
     emulator: str = "/usr/bin/qemu-system-x86_64"
+    agent_socket: Path | None = None  # the host end of spec.agent_channel
 
 
 def render(spec: VmSpec, host: HostSide) -> str:
@@ -113,10 +114,11 @@ def _devices(spec: VmSpec, host: HostSide) -> ET.Element:
     serial = ET.SubElement(devices, "serial", type="file")
     ET.SubElement(serial, "source", path=str(host.console_log), append="on")
     ET.SubElement(serial, "target", port="0")
-    if spec.channel_name and host.channel_socket:
-        channel = ET.SubElement(devices, "channel", type="unix")
-        ET.SubElement(channel, "source", mode="bind", path=str(host.channel_socket))
-        ET.SubElement(channel, "target", type="virtio", name=spec.channel_name)
+    for name, sock in ((spec.channel_name, host.channel_socket), (spec.agent_channel, host.agent_socket)):
+        if name and sock:
+            channel = ET.SubElement(devices, "channel", type="unix")
+            ET.SubElement(channel, "source", mode="bind", path=str(sock))
+            ET.SubElement(channel, "target", type="virtio", name=name)
     ET.SubElement(devices, "memballoon", model="none")
     return devices
 

@@ -45,7 +45,13 @@ class Layout:
         return self.logs / f"{name}-console.log"
 
     def channel_socket(self, name: str) -> Path:
-        path = self.vm_dir(name) / "channel.sock"
+        return self._socket(name, "channel.sock")
+
+    def agent_socket(self, name: str) -> Path:
+        return self._socket(name, "agent.sock")
+
+    def _socket(self, name: str, leaf: str) -> Path:
+        path = self.vm_dir(name) / leaf
         if len(str(path)) > SOCKET_PATH_MAX:
             raise SpecError(f"socket path {path} is longer than {SOCKET_PATH_MAX} bytes: use a shorter root")
         return path
@@ -123,6 +129,7 @@ class Testbed:
             console_log=self.layout.console_log(spec.name),
             channel_socket=self.layout.channel_socket(spec.name) if spec.channel_name else None,
             relay_argv=relay_argv(),
+            agent_socket=self.layout.agent_socket(spec.name) if spec.agent_channel else None,
         )
 
     def launch(self, spec: VmSpec, seed: Mapping[str, Path] | None = None,

@@ -20,6 +20,7 @@ MIB = 1 << 20
 BOOT_WITHIN_S = 180.0  # TCG on a loaded two-core CI machine; under KVM a boot takes seconds
 RAMDISK_CMDLINE = "console=ttyS0,115200 panic=-1"
 RAMDISK_DISK_BYTES = 256 * MIB
+AGENT_CHANNEL = "org.teeth.agent.0"
 
 
 @dataclass
@@ -98,19 +99,21 @@ def tenant_network(session: Session, workdir: Path) -> Observed:
 
 
 def ramdisk_spec(name: str, kernel: Path, initramfs: Path, endpoint_port: int, image_port: int | None = None,
-                 extra_cmdline: str = "", on_reboot: str = "restart") -> VmSpec:
+                 extra_cmdline: str = "", on_reboot: str = "restart", over_channel: bool = False) -> VmSpec:
     """A ramdisk VM: one SATA, one virtio and one 4K NVMe disk; the endpoint (and image server)
-    reached through guestfwd at the harness's fixed guest addresses; a root shell on its channel
-    (testbed.guest_shell), asked for on the kernel command line."""
+    reached through guestfwd at the harness's fixed guest addresses — or, `over_channel`, the endpoint
+    over a virtio-serial port (AGENT_CHANNEL); a root shell on its channel (testbed.guest_shell),
+    asked for on the kernel command line."""
     guest_ip, guest_port = GUEST_ENDPOINT
     forwards = [GuestForward(guest_ip, guest_port, endpoint_port)]
     if image_port is not None:
         forwards.append(GuestForward(*GUEST_IMAGE_SERVER, image_port))
-    cmdline = (f"{RAMDISK_CMDLINE} teeth.endpoint=tcp://{guest_ip}:{guest_port} {guest_shell.KERNEL_ARGS} "
-               f"{extra_cmdline}").strip()
+    endpoint = f"/dev/virtio-ports/{AGENT_CHANNEL}" if over_channel else f"tcp://{guest_ip}:{guest_port}"
+    cmdline = f"{RAMDISK_CMDLINE} teeth.endpoint={endpoint} {guest_shell.KERNEL_ARGS} {extra_cmdline}".strip()
     suffix = name.rsplit("-", 1)[-1].upper()
     return VmSpec(name=name, memory_mib=2048, cpus=2, boot=KernelBoot(kernel, initramfs, cmdline),
                   on_reboot=on_reboot, channel_name=guest_shell.CHANNEL,
+                  agent_channel=AGENT_CHANNEL if over_channel else None,
                   smbios=Smbios(system_serial=f"TB-SYS-{suffix}", baseboard_serial=f"TB-MB-{suffix}"),
                   forwards=tuple(forwards), disks=(
                       DiskSpec("sata", Bus.SATA, RAMDISK_DISK_BYTES, f"TB-SATA-{suffix}"),

@@ -143,6 +143,8 @@ class VmSpec:
     boot: KernelBoot | DiskBoot | None = None
     forwards: tuple[GuestForward, ...] = ()
     channel_name: str | None = "org.teeth.agent.0"
+    # A second virtio-serial port for the agent's link (teeth.endpoint=/dev/virtio-ports/NAME).
+    agent_channel: str | None = None
     # "destroy" lets the harness see a guest reboot as a stop and switch the boot device, as a BMC would.
     on_reboot: str = "restart"
 
@@ -156,6 +158,8 @@ class VmSpec:
             raise SpecError(f"vm {self.name}: uuid {self.uuid!r} is not a UUID") from exc
         _require(self.on_reboot in ("restart", "destroy"),
                  f"vm {self.name}: on_reboot must be restart or destroy")
+        _require(self.agent_channel is None or self.agent_channel != self.channel_name,
+                 f"vm {self.name}: agent_channel and channel_name must differ")
         self._check_unique("disk name", [d.name for d in self.disks])
         self._check_unique("disk serial", [d.serial for d in self.disks])
         self._check_unique("guest forward address", [(f.guest_ip, f.guest_port) for f in self.forwards])

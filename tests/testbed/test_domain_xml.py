@@ -1,3 +1,4 @@
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -129,6 +130,19 @@ def test_console_file_and_virtio_channel() -> None:
     channel = root.find("devices/channel")
     assert channel is not None and channel.find("source").get("path") == "/srv/tb/agent.sock"  # type: ignore[union-attr]
     assert channel.find("target").get("name") == "org.teeth.agent.0"  # type: ignore[union-attr]
+
+
+def test_an_agent_channel_is_a_second_virtio_serial_port() -> None:
+    side = dataclasses.replace(host(), channel_socket=Path("/srv/tb/channel.sock"),
+                               agent_socket=Path("/srv/tb/agent.sock"))
+    vm = spec(channel_name="org.teeth.testbed.shell", agent_channel="org.teeth.agent.0")
+    root = parse(render(vm, side))
+    ports = {c.find("target").get("name"): c.find("source").get("path")  # type: ignore[union-attr]
+             for c in root.iterfind("devices/channel")}
+    assert ports == {"org.teeth.testbed.shell": "/srv/tb/channel.sock",
+                     "org.teeth.agent.0": "/srv/tb/agent.sock"}
+    with pytest.raises(SpecError, match="must differ"):
+        spec(channel_name="same", agent_channel="same")
 
 
 def test_disk_boot_marks_the_boot_disk_for_the_firmware() -> None:
