@@ -95,6 +95,43 @@ class Backoff:
         return base * (1.0 - self.jitter * min(max(rand, 0.0), 1.0))
 
 
+class _SerialWriteProtocol(asyncio.streams.FlowControlMixin):
+    """The write side of a character device: StreamWriter.wait_closed needs a close waiter, which the
+    bare FlowControlMixin does not provide (it raises NotImplementedError)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future[None]:
+        return self._closed
+
+
+STALE_READS = 256  # at most 16 MiB discarded on open: a peer that keeps talking is not stale
+
+
+def _discard_stale_input(fd: int, path: str) -> None:
+    """A character device has no connection boundary: what the endpoint sent to a previous agent
+    process (the reply to its last request, say) is still queued. Read it away before our handshake,
+    or the new session would start with a response to an id it never sent."""
+    stale = 0
+    for _ in range(STALE_READS):
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        stale += len(chunk)
+    if stale:
+        log.info("%s: discarded %d bytes left from an earlier session", path, stale)
+
+
 async def _open_serial(path: str) -> Streams:
     """Asyncio streams over a character device (read and write through two descriptors)."""
     fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
@@ -104,6 +141,7 @@ async def _open_serial(path: str) -> Streams:
         if os.isatty(fd):
             # A tty would echo and cook our lines; the protocol needs the bytes as they are.
             tty.setraw(fd)
+        _discard_stale_input(fd, path)
         wfd = os.dup(fd)
     except BaseException:
         os.close(fd)
@@ -113,7 +151,7 @@ async def _open_serial(path: str) -> Streams:
     rfile, wfile = os.fdopen(fd, "rb", buffering=0), os.fdopen(wfd, "wb", buffering=0)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), rfile)
-        wtransport, wproto = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, wfile)
+        wtransport, wproto = await loop.connect_write_pipe(_SerialWriteProtocol, wfile)
     except BaseException:
         rfile.close()
         wfile.close()

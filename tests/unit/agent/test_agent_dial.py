@@ -154,6 +154,24 @@ async def test_character_device_dial_over_a_pty() -> None:
         os.close(slave)
 
 
+async def test_character_device_starts_clean_and_closes_cleanly() -> None:
+    # No connection boundary on a device: bytes meant for an earlier agent process must not reach the
+    # new session, and closing must be awaitable like any other link's.
+    master, slave = os.openpty()
+    tty.setraw(master)
+    try:
+        os.write(master, b'{"id": "a2", "result": {}}\n')  # the reply the killed agent never read
+        await asyncio.sleep(0.05)
+        reader, writer = await open_endpoint(parse_endpoint(os.ttyname(slave)), None)
+        os.write(master, b'{"fresh": 1}\n')
+        assert await asyncio.wait_for(reader.readline(), 5) == b'{"fresh": 1}\n'
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 5)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 async def test_character_device_refuses_a_regular_file(tmp_path: Path) -> None:
     path = tmp_path / "not-a-device"
     path.write_text("")
