@@ -5,7 +5,9 @@
 - The first message of a link must be `handshake` (the protocol session enforces it). With a shared token
   configured, a handshake without the right `token` is answered with an `unauthorized` error and the link
   is closed; bad handshake params likewise end the link with `invalid_params`.
-- A newer link from the same `agent_id` replaces the older one.
+- A newer link from the same `agent_id` replaces the older one. A second handshake on one link (an agent
+  restarted behind a serial port, which has no connection boundary) starts the session over in place;
+  one naming another agent ends the link.
 - `task_status` is recorded (deduplicated by `(task_id, seq)`) and answered with `{}`, which is the
   acknowledgement the agent waits for before it stops re-sending a final status. A status that is new
   reaches the task's watchers; a duplicate reaches nobody.
@@ -166,7 +168,7 @@ class AgentServer:
                 self.hub.publish_log(parse_log(link.agent_id, cmd.params))
                 return {}
             if cmd.method == "handshake":
-                return ErrorPayload("handshake already done on this connection", "invalid_params")
+                return self._handshake_again(link, cmd)
             return ErrorPayload(f"the endpoint has no method {cmd.method!r}", "unknown_method")
         except BadParams as exc:
             return ErrorPayload(str(exc), "invalid_params", {"field": exc.field})
@@ -186,6 +188,17 @@ class AgentServer:
         assert link.conn is not None
         self._register(link, hs)
         return {"accepted": True, "heartbeat_interval": self._heartbeat}
+
+    def _handshake_again(self, link: _Link, cmd: Command) -> Reply:
+        # A serial port has no connection boundary: an agent restarted behind it handshakes into the
+        # session its predecessor left. Closing that session would not help (the port stays open, and
+        # what the agent wrote meanwhile arrives in the next one), so the same agent starts over in
+        # place; a link never changes whose it is.
+        if cmd.params.get("agent_id") != link.agent_id:
+            raise Hangup(ErrorPayload("handshake for another agent on an established link", "invalid_params"))
+        log.info("agent %s handshook again on its link (restarted behind a stream that did not end)",
+                 link.agent_id)
+        return self._handshake(link, cmd)
 
     def _register(self, link: _Link, hs: Handshake) -> None:
         assert link.conn is not None

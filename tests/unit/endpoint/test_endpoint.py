@@ -53,6 +53,21 @@ async def test_a_bad_token_is_unauthorized_and_the_link_closes(
     assert ep.agents() == []
 
 
+async def test_a_second_handshake_on_one_link_starts_the_session_over(endpoint: tuple[Endpoint, str]) -> None:
+    # What a restarted agent behind a serial port looks like: the stream goes on, the agent starts over.
+    ep, url = endpoint
+    conn, runner, _ = await FakeAgent("node-9").connect(url, token="s3cret")
+    first = await ep.wait_for_agent("node-9", timeout=5)
+    params = {"agent_id": "node-9", "agent_version": "test", "boot_id": "boot-1", "backend": "fake",
+              "methods": [], "tasks": [], "token": "s3cret"}
+    assert (await conn.call("handshake", params, timeout=10))["accepted"] is True
+    again = await ep.wait_for_agent("node-9", timeout=5)
+    assert again.connected and again.since >= first.since and again.methods == ()
+    with pytest.raises(CommandFailed, match="another agent"):
+        await conn.call("handshake", {**params, "agent_id": "node-10"}, timeout=10)
+    assert "closed" in await runner  # a link never changes whose it is
+
+
 async def test_any_agent_is_waited_for(endpoint: tuple[Endpoint, str]) -> None:
     ep, url = endpoint
     waiter = asyncio.create_task(ep.wait_for_agent(timeout=5))
