@@ -80,24 +80,26 @@ async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str, within: float 
         await asyncio.sleep(min(POLL_S, left))  # still the old boot's link, not yet seen closing
 
 
-def peer_of(ep: Endpoint, agent_id: str) -> str | None:
-    """The address the agent's current link comes from (the guestfwd relay's side), if connected."""
+def agent_info(ep: Endpoint, agent_id: str) -> AgentInfo:
     info = next((a for a in ep.agents() if a.agent_id == agent_id), None)
-    return info.peer if info is not None and info.connected else None
+    if info is None:
+        raise AgentWaitError(f"the endpoint has never seen agent {agent_id}")
+    return info
 
 
-async def await_new_link(ep: Endpoint, vm: RunningVm, agent_id: str, old_peer: str | None,
-                         within: float = 120.0, start: int = 0) -> AgentInfo:
-    """The agent once it is connected again over a link other than `old_peer`; bounded. `start`: the
-    console offset from which a crash would count (an agent killed on purpose leaves no traceback)."""
+async def await_new_link(ep: Endpoint, vm: RunningVm, old: AgentInfo, within: float = 120.0,
+                         start: int = 0) -> AgentInfo:
+    """The agent once it has handshaken again since `old` (a later link, whatever the transport);
+    bounded. `start`: the console offset from which a crash would count (an agent killed on purpose
+    leaves no traceback)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    what = f"vm {vm.spec.name}: agent {agent_id}"
+    what = f"vm {vm.spec.name}: agent {old.agent_id}"
     while loop.time() < deadline:
         if reason := await agent_problem(vm, start):
             raise AgentWaitError(f"{what}: {reason}\nconsole log: {vm.console.path}")
-        info = next((a for a in ep.agents() if a.agent_id == agent_id), None)
-        if info is not None and info.connected and info.peer != old_peer:
+        info = agent_info(ep, old.agent_id)
+        if info.connected and info.since > old.since:
             return info
         await asyncio.sleep(0.5)
     raise AgentWaitError(f"{what} did not reconnect within {within:.0f} s; console log: {vm.console.path}")

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from testbed import diskcheck, scenarios
-from testbed.agent_vm import AgentVm, await_new_link, peer_of, ramdisk_agent
+from testbed.agent_vm import AgentVm, agent_info, await_new_link, ramdisk_agent
 from testbed.expect import qc_spec
 from testbed.guest_shell import GuestShell
 from testbed.harness import drop_connections
@@ -96,9 +96,9 @@ async def test_a_dropped_connection_still_delivers_the_final_status_once(decom_v
     params = {"task_id": uuid.uuid4().hex, "verify": "full"}
     started = await ep.call(agent_id, "decom.disk_erase", params)
     assert started["state"] == "running", started
-    old_peer = peer_of(ep, agent_id)
+    before = agent_info(ep, agent_id)
     assert drop_connections(decom_vm.vm.spec.forwards[0].host_port) >= 1  # the guest's link is cut
-    await await_new_link(ep, decom_vm.vm, agent_id, old_peer)
+    await await_new_link(ep, decom_vm.vm, before)
     final = await ep.run_task(agent_id, "decom.disk_erase", params, timeout=TASK_WITHIN_S)  # same task_id
     assert final["state"] == "complete" and final["result"]["passed"], final
     assert [t.task_id for t in ep.tasks(agent_id)].count(params["task_id"]) == 1

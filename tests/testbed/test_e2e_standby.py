@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from testbed import diskcheck, scenarios, served_images, tenant_files
-from testbed.agent_vm import AgentVm, await_agent, await_new_link, peer_of, ramdisk_agent
+from testbed.agent_vm import AgentVm, agent_info, await_agent, await_new_link, ramdisk_agent
 from testbed.guest_shell import GuestShell
 from testbed.ramdisk import RamdiskArtifacts
 from testbed.services import Hold, image_server
@@ -29,6 +29,7 @@ TENANT_WITHIN_S = 240.0
 INSTALL_DISK = {"serial": "TB-VIRTIO-0"}
 QCOW2_DISK = {"serial": "TB-SATA-0"}
 HELD_AFTER_BYTES = 256 << 10
+SHOW_AGENT_UNIT = "systemctl show -p NRestarts -p MainPID teeth-agent.service"
 
 
 @dataclasses.dataclass
@@ -65,23 +66,23 @@ async def test_an_agent_restart_mid_download_delivers_the_final_status_once(stan
     assert vm.host.channel_socket is not None
     shell = await asyncio.to_thread(GuestShell.connect, vm.host.channel_socket, within=120)
     with shell:
-        before = await asyncio.to_thread(shell.check, "systemctl show -p NRestarts -p MainPID teeth-agent")
+        unit_before = await asyncio.to_thread(shell.check, SHOW_AGENT_UNIT)
         task_id = uuid.uuid4().hex
         params = {"task_id": task_id, "images": [standby.images.gz], "root_device": INSTALL_DISK}
         started = await ep.call(agent_id, "standbye.cache_images", params)
         assert started["state"] == "running", started
         assert await asyncio.to_thread(hold.reached.wait, 300), "the agent never started the download"
-        old_peer, mark = peer_of(ep, agent_id), vm.console.mark()
+        link_before, mark = agent_info(ep, agent_id), vm.console.mark()
         await asyncio.to_thread(shell.check, "systemctl kill --signal=SIGKILL teeth-agent.service")
-        again = await await_new_link(ep, vm, agent_id, old_peer, within=180, start=mark)
+        again = await await_new_link(ep, vm, link_before, within=180, start=mark)
         final = await ep.run_task(agent_id, "standbye.cache_images", params, timeout=TASK_WITHIN_S)
-        after = await asyncio.to_thread(shell.check, "systemctl show -p NRestarts -p MainPID teeth-agent")
+        unit_after = await asyncio.to_thread(shell.check, SHOW_AGENT_UNIT)
     hold.release()
     assert final["state"] == "error" and final["error"]["type"] == "interrupted", final
     assert [t.task_id for t in ep.tasks(agent_id)].count(task_id) == 1
     assert again.boot_id == running.agent.boot_id  # the agent restarted; the machine did not reboot
-    assert "NRestarts=0" in before and "NRestarts=1" in after, (before, after)
-    assert _main_pid(before) != _main_pid(after)
+    assert "NRestarts=0" in unit_before and "NRestarts=1" in unit_after, (unit_before, unit_after)
+    assert _main_pid(unit_before) != _main_pid(unit_after)
 
 
 def _main_pid(shown: str) -> str:
