@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from testbed.services import connect_when_listening
+
 CHANNEL = "org.teeth.testbed.shell"
 _LOOP = f"while :; do sh <>/dev/virtio-ports/{CHANNEL} >&0 2>&0; sleep 1; done"
 KERNEL_ARGS = (
@@ -72,17 +74,10 @@ class GuestShell:
         """Connect to the channel's unix socket and wait until a shell answers (it starts early in
         the boot, but a fresh one follows each reconnect after a pause)."""
         deadline = time.monotonic() + within
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = connect_when_listening(path, deadline)
+        if sock is None:
+            raise GuestShellError(f"guest shell {path}: no socket within {within:.0f} s")
         try:
-            while True:
-                try:
-                    sock.connect(str(path))
-                    break
-                except (FileNotFoundError, ConnectionRefusedError):
-                    if time.monotonic() >= deadline:
-                        raise GuestShellError(f"guest shell {path}: no socket within {within:.0f} s") \
-                            from None
-                    time.sleep(0.2)
             shell = cls(sock, path)
             shell._await_first_answer(deadline, within)
             return shell

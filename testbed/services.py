@@ -174,18 +174,28 @@ def line_service(answer: Callable[[str], str] | None) -> Iterator[LineService]:
         listener.close()
 
 
+def connect_when_listening(path: Path, deadline: float) -> socket.socket | None:
+    """A unix socket connected to path once something listens there (QEMU creates a channel's socket
+    when the VM starts), or None if nothing does before the monotonic deadline."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    while True:
+        try:
+            sock.connect(str(path))
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() >= deadline:
+                sock.close()
+                return None
+            time.sleep(0.2)
+
+
 def read_unix_line(path: Path, *, within: float) -> str:
     """Connect to a unix socket QEMU listens on (a virtio-serial channel) and read one line."""
     deadline = time.monotonic() + within
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        while True:
-            try:
-                sock.connect(str(path))
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() >= deadline:
-                    raise LineWaitError(f"channel socket {path}: no listener within {within:.0f} s") from None
-                time.sleep(0.2)
+    connected = connect_when_listening(path, deadline)
+    if connected is None:
+        raise LineWaitError(f"channel socket {path}: no listener within {within:.0f} s")
+    with connected as sock:
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         data = b""
         try:
