@@ -41,7 +41,7 @@ demo: $(STAMP)
 	$(VENV)/bin/teeth-sim demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check teeth_agent simulator testbed tests benchmarks
+	$(VENV)/bin/ruff check teeth_agent teeth_endpoint simulator testbed tests benchmarks
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)

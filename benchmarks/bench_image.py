@@ -81,8 +81,8 @@ def run_ours(url: str, target: Path, sha256: str) -> tuple[float, dict[str, Any]
 def child(url: str, target: str, sha256: str) -> None:
     import asyncio
 
-    from teeth_agent.backend.linux.handle import DirectHandle
-    from teeth_agent.images.http import HttpDownload
+    from teeth_agent.backend.linux.direct_handle import DirectHandle
+    from teeth_agent.http.client import HttpDownload
     from teeth_agent.images.pipeline import Target, stream_image
     from teeth_agent.images.worker import DecodeJob
 

@@ -3,7 +3,7 @@
     python -m benchmarks.endpoint_proc --mode endpoint|echo
 
 Prints `READY <port>` once listening on 127.0.0.1, then serves until stdin closes.
-- `endpoint`: the real reference endpoint (teeth_agent.endpoint.api.Endpoint).
+- `endpoint`: the real reference endpoint (teeth_endpoint.api.Endpoint).
 - `echo`: the baseline — a bare asyncio Protocol that answers every command line with a success carrying
   its params (json.loads + json.dumps, no protocol core, no validation, no bookkeeping).
 """
@@ -16,8 +16,8 @@ import json
 import resource
 import sys
 
-from teeth_agent.endpoint.api import Endpoint
-from teeth_agent.endpoint.gcpolicy import GcPolicy
+from teeth_endpoint.api import Endpoint
+from teeth_endpoint.gcpolicy import GcPolicy
 
 
 def raise_fd_limit(wanted: int) -> int:

@@ -3,6 +3,7 @@
     teeth-sim demo [--machines N] [--profile P] [--scenario FILE] [--seed S] [--report PATH] [--speed X]
                    [--record FILE] [--plain]
     teeth-sim profiles                  list the shipped hardware profiles
+    teeth-sim agent --profile P [teeth-agent options]   one simulated machine running the real agent
     teeth-sim replay FILE               play a recorded transcript back against a fresh agent
 
 `demo` starts the reference endpoint and a fleet of simulated machines in this process, each a real agent
@@ -21,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from simulator.profile import load_profile, profile_names
-from simulator.scenario import Scenario, load_scenario
-from simulator.tomlread import SpecError
+from simulator.fleet.scenario import Scenario, load_scenario
+from simulator.machine.profile import load_profile, profile_names
+from simulator.machine.tomlread import SpecError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a fleet of simulated machines through a scenario")
     demo.add_argument("--machines", type=int, help="fleet size (default: the scenario's)")
     demo.add_argument("--profile", help="use only this profile (default: the scenario's mix)")
-    demo.add_argument("--scenario", type=Path, help="scenario TOML (default: simulator/scenarios/demo.toml)")
+    demo.add_argument("--scenario", type=Path, help="scenario TOML (default: the shipped demo.toml)")
     demo.add_argument("--seed", type=int, help="seed for identities and fault placement")
     demo.add_argument("--speed", type=float, help="simulated seconds per wall second")
     demo.add_argument("--timeout", type=float, help="wall seconds for the whole run and for any one step")
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--record", type=Path, help="also record every protocol line as JSON lines here")
     demo.add_argument("--plain", action="store_true", help="no live display (for logs and CI)")
     sub.add_parser("profiles", help="list the shipped hardware profiles")
+    # Parsed by teeth-agent itself (see main); listed here for --help.
+    sub.add_parser("agent", help="one simulated machine: teeth-agent --backend sim [its options]")
     replay = sub.add_parser("replay", help="play a recorded transcript back against a fresh simulated agent")
     replay.add_argument("file", type=Path)
     replay.add_argument("--report", type=Path, help="write the differences as JSON here")
@@ -70,20 +73,31 @@ def _profiles() -> int:
     return 0
 
 
+def _agent(agent_args: list[str]) -> int:
+    from teeth_agent import cli as agent_cli
+    from teeth_agent.commands.entry import commands_for
+
+    return agent_cli.main(["--backend", "sim", *agent_args], commands_for)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["agent"]:
+        return _agent(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "profiles":
             return _profiles()
+
         if args.command == "replay":
-            from simulator.replay import replay_main
+            from simulator.fleet.replay import replay_main
 
             return replay_main(args.file, args.report)
         scenario = _scenario(args)
     except SpecError as exc:
         print(f"teeth-sim: error: {exc}", file=sys.stderr)
         return 2
-    from simulator.demo import run_demo
+    from simulator.fleet.demo import run_demo
 
     # The agents' own log records (reconnects, retries) go to a file beside the report, not the screen.
     log_path = args.report.with_suffix(".log")

@@ -26,9 +26,6 @@ from typing import Any
 
 from teeth_agent.backend.api import Backend
 from teeth_agent.backend.types import Inventory
-from teeth_agent.commands.core import AgentInfo, core_commands
-from teeth_agent.commands.registry import FLOW_MODULES, Registry, error_payload, load_specs
-from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.connection import CallTimeout, CommandFailed, Connection, ConnectionClosed, Reply
 from teeth_agent.dial import Backoff, Dialer, EndpointUrl, Opener, Streams, open_endpoint
 from teeth_agent.logforward import LogForwarder, Send
@@ -36,6 +33,7 @@ from teeth_agent.protocol import Command, ErrorPayload, JsonObject, LocalProtoco
 from teeth_agent.tasks.outbox import SendStatus, StatusOutbox
 from teeth_agent.tasks.records import TaskRecord
 from teeth_agent.tasks.runner import TaskRunner
+from teeth_agent.tasks.spec import AgentIdentity, CommandSet, CommandTable, StatusSources
 from teeth_agent.tasks.store import JsonFileStore, TaskStore
 
 log = logging.getLogger(__name__)
@@ -98,30 +96,28 @@ class Agent:
         *,
         logs: LogForwarder,
         store: TaskStore | None = None,
+        commands: CommandSet,
         opener: Opener | None = None,
-        extra_tasks: tuple[TaskSpec, ...] = (),
     ) -> None:
         self._config = config
         self._backend = backend
         self._logs = logs
         self._outbox = StatusOutbox()
         self._opener = opener or self._open
-        self._flows = load_specs(FLOW_MODULES)
-        self._plugins = load_specs(config.plugins, required=True)
+        self._commands = commands
         self._runner = TaskRunner(
             backend=backend,
             store=store or JsonFileStore(config.state_dir),
             state_dir=config.state_dir,
-            to_error=error_payload,
+            to_error=commands.to_error,
             on_status=self._outbox.put,
-            after_ack={**self._flows.after_ack, **self._plugins.after_ack},
+            after_ack=commands.after_ack,
             ack_timeout=config.ack_timeout,
             min_interval=config.progress_interval,
             max_interval=config.progress_keepalive,
         )
-        self._extra_tasks = extra_tasks
-        self._registry: Registry | None = None
-        self._info: AgentInfo | None = None
+        self._registry: CommandTable | None = None
+        self._info: AgentIdentity | None = None
 
     async def _open(self, ep: EndpointUrl) -> Streams:
         return await open_endpoint(ep, self._config.tls)
@@ -136,7 +132,7 @@ class Agent:
             tg.create_task(self._runner.run(), name="task-runner")
             tg.create_task(self._connect_forever(), name="connection")
 
-    async def _identify(self) -> AgentInfo:
+    async def _identify(self) -> AgentIdentity:
         boot_id = await self._backend.boot_id()
         agent_id = self._config.agent_id
         if not agent_id:
@@ -147,20 +143,17 @@ class Agent:
             except Exception as exc:
                 log.warning("inventory for the agent id failed: %s", exc)
             agent_id = choose_agent_id(inventory, f"boot-{boot_id}")
-        return AgentInfo(agent_id, agent_version(), boot_id, self._backend.name)
+        return AgentIdentity(agent_id, agent_version(), boot_id, self._backend.name)
 
-    def _build_registry(self, info: AgentInfo) -> Registry:
+    def _build_registry(self, info: AgentIdentity) -> CommandTable:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        core = core_commands(
-            info,
+        sources = StatusSources(
             uptime=lambda: loop.time() - started,
             tasks=lambda: [r.brief() for r in self._runner.records()],
             inventory=self._backend.inventory,
         )
-        tasks = (*self._flows.tasks, *self._plugins.tasks, *self._extra_tasks)
-        commands = (*core, *self._flows.commands, *self._plugins.commands)
-        return Registry(commands, tasks, self._runner.start)
+        return self._commands.build(info, sources, self._runner.start)
 
     # -- links ------------------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 from teeth_agent.agent import Agent, AgentConfig
@@ -21,6 +22,12 @@ from teeth_agent.backend.api import Backend
 from teeth_agent.cmdline import CmdlineError, KernelOptions, parse_cmdline, split_list
 from teeth_agent.dial import client_tls_context, parse_endpoint
 from teeth_agent.logforward import LogForwarder
+from teeth_agent.tasks.spec import CommandSet
+
+MakeCommands = Callable[[AgentConfig], CommandSet]
+# Backends outside the agent's package (the simulator) register a factory under this entry-point group, so
+# the agent never imports the packages that build on it.
+BACKEND_ENTRY_POINTS = "teeth_agent.backends"
 
 PROC_CMDLINE = Path("/proc/cmdline")
 DEFAULT_STATE_DIR = "/var/lib/teeth-agent"
@@ -127,11 +134,8 @@ def make_backend(args: argparse.Namespace, kernel: KernelOptions) -> Backend:
     if kind == "sim":
         profile = args.profile or kernel.get("profile")
         if not profile:
-            raise UsageError("--backend sim needs --profile NAME")
-        try:
-            from simulator.backend import make_backend as make_sim
-        except ImportError as exc:
-            raise UsageError(f"--backend sim: the simulator is not installed ({exc})") from None
+            raise UsageError("--backend sim needs --profile NAME (or run `teeth-sim agent`)")
+        make_sim = _backend_factory("sim")
         try:
             return make_sim(profile)
         except (ValueError, OSError) as exc:
@@ -142,6 +146,18 @@ def make_backend(args: argparse.Namespace, kernel: KernelOptions) -> Backend:
 
     only = [d for item in (args.only_devices or [kernel.get("only_devices") or ""]) for d in split_list(item)]
     return make_linux_backend(only_devices=only or None)
+
+
+def _backend_factory(kind: str) -> Callable[[str], Backend]:
+    found = metadata.entry_points(group=BACKEND_ENTRY_POINTS, name=kind)
+    if not found:
+        hint = " (for sim: pip install 'teeth-agent[sim]')" if kind == "sim" else ""
+        raise UsageError(f"--backend {kind}: no such backend is installed{hint}")
+    try:
+        factory: Callable[[str], Backend] = next(iter(found)).load()
+    except ImportError as exc:
+        raise UsageError(f"--backend {kind}: the backend is not installed ({exc})") from None
+    return factory
 
 
 def setup_logging(level_name: str) -> LogForwarder:
@@ -167,7 +183,8 @@ async def run(agent: Agent) -> None:
         await agent.run()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None, make_commands: MakeCommands) -> int:
+    """Parse, configure and run one agent; the command layer comes from the caller (the entry point)."""
     args = build_parser().parse_args(argv)
     try:
         kernel = read_kernel_options(args.cmdline_file)
@@ -184,9 +201,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"teeth-agent: error: {exc}", file=sys.stderr)
         return 2
     forwarder = setup_logging(level)
-    asyncio.run(run(Agent(config, backend, logs=forwarder)))
+    asyncio.run(run(Agent(config, backend, logs=forwarder, commands=make_commands(config))))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The DIB ramdisk in a VM, driven through the reference endpoint (teeth_agent.endpoint.Endpoint).
+"""The DIB ramdisk in a VM, driven through the reference endpoint (teeth_endpoint.Endpoint).
 
 The endpoint listens on 127.0.0.1 only; the VM reaches it as 10.0.2.100:9999 through guestfwd. The
 agent names itself after the chassis serial, which the testbed sets through SMBIOS, so waiting for
@@ -15,8 +15,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from teeth_agent.endpoint.api import Endpoint
-from teeth_agent.endpoint.fleet import AgentInfo
+from teeth_endpoint.api import Endpoint
+from teeth_endpoint.fleet import AgentView
 from testbed.channel_link import channel_link
 from testbed.console import tail
 from testbed.harness import RunningVm, Testbed
@@ -58,7 +58,7 @@ async def agent_problem(vm: RunningVm, start: int = 0) -> str | None:
 
 
 async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str, within: float = AGENT_WITHIN_S,
-                      not_boot: str | None = None, start: int = 0) -> AgentInfo:
+                      not_boot: str | None = None, start: int = 0) -> AgentView:
     """The agent once its handshake has passed (from a boot other than `not_boot`, when given);
     bounded, and early out if it cannot come. `start`: console offset where this boot began."""
     loop = asyncio.get_running_loop()
@@ -80,15 +80,15 @@ async def await_agent(ep: Endpoint, vm: RunningVm, agent_id: str, within: float 
         await asyncio.sleep(min(POLL_S, left))  # still the old boot's link, not yet seen closing
 
 
-def agent_info(ep: Endpoint, agent_id: str) -> AgentInfo:
+def agent_info(ep: Endpoint, agent_id: str) -> AgentView:
     info = next((a for a in ep.agents() if a.agent_id == agent_id), None)
     if info is None:
         raise AgentWaitError(f"the endpoint has never seen agent {agent_id}")
     return info
 
 
-async def await_new_link(ep: Endpoint, vm: RunningVm, old: AgentInfo, within: float = 120.0,
-                         start: int = 0) -> AgentInfo:
+async def await_new_link(ep: Endpoint, vm: RunningVm, old: AgentView, within: float = 120.0,
+                         start: int = 0) -> AgentView:
     """The agent once it has handshaken again since `old` (a later link, whatever the transport);
     bounded. `start`: the console offset from which a crash would count (an agent killed on purpose
     leaves no traceback)."""
@@ -108,7 +108,7 @@ async def await_new_link(ep: Endpoint, vm: RunningVm, old: AgentInfo, within: fl
 @dataclass(frozen=True)
 class AgentVm:
     vm: RunningVm
-    agent: AgentInfo
+    agent: AgentView
     endpoint: Endpoint
     seconds_to_handshake: float
 

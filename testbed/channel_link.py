@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from teeth_agent.endpoint.api import Endpoint
+from teeth_endpoint.api import Endpoint
 
 REDIAL_S = 0.5
 

@@ -1,8 +1,8 @@
 """The Backend interface: the only way flows reach hardware.
 
 Small `typing.Protocol`s, one per area, bundled by `Backend`. Two implementations exist: the real Linux
-backend (`teeth_agent.backend.linux`) and the simulator (`simulator.backend`). Both must pass the contract
-suite in `tests/contract/`.
+backend (`teeth_agent.backend.linux`) and the simulator (`simulator.machine.backend`). Both must pass the
+contract suite in `tests/contract/`.
 
 Every operation that can take long accepts a `Progress` callback and honours cancellation (asyncio), so a
 cancelled task never leaves a tool running. Failures raise the errors of `teeth_agent.backend.errors`.

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from teeth_agent.commands.errors import InvalidParams
+from teeth_agent.errors import InvalidParams
 
 MAX_BYTES = 64 << 20
 PREFIX = "openstack/latest/"

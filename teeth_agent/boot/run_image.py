@@ -20,10 +20,10 @@ from teeth_agent.backend.errors import BackendError
 from teeth_agent.backend.types import BootMode, KexecTarget
 from teeth_agent.boot.configdrive import build_files
 from teeth_agent.boot.grub_cfg import GrubConfigError, default_target
-from teeth_agent.commands.errors import InvalidParams, NotFound
-from teeth_agent.commands.params import get_choice, get_object, get_str
+from teeth_agent.errors import InvalidParams, NotFound
 from teeth_agent.images.cache_index import IndexFile
 from teeth_agent.images.cache_wipe import wipe_cache
+from teeth_agent.params import get_choice, get_object, get_str
 
 Action = Literal["kexec", "reboot"]
 

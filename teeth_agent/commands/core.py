@@ -5,26 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from teeth_agent.backend.types import Inventory
 from teeth_agent.commands.registry import error_payload
-from teeth_agent.commands.spec import CommandSpec, JsonObject
+from teeth_agent.tasks.spec import AgentIdentity, CommandSpec, JsonObject, StatusSources
 
 log = logging.getLogger(__name__)
 
 INVENTORY_TIMEOUT = 20.0
-
-
-@dataclass(frozen=True)
-class AgentInfo:
-    """Who this agent is; fixed for the life of the process."""
-
-    agent_id: str
-    agent_version: str
-    boot_id: str
-    backend: str
 
 
 def hardware_summary(inv: Inventory) -> JsonObject:
@@ -45,25 +34,19 @@ def hardware_summary(inv: Inventory) -> JsonObject:
     }
 
 
-def core_commands(
-    info: AgentInfo,
-    *,
-    uptime: Callable[[], float],
-    tasks: Callable[[], list[JsonObject]],
-    inventory: Callable[[], Awaitable[Inventory]],
-) -> tuple[CommandSpec, ...]:
+def core_commands(info: AgentIdentity, sources: StatusSources) -> tuple[CommandSpec, ...]:
     async def ping(params: Mapping[str, Any]) -> JsonObject:
         return dict(params)
 
     async def status(params: Mapping[str, Any]) -> JsonObject:
         return {
             "version": info.agent_version,
-            "uptime": round(uptime(), 3),
+            "uptime": round(sources.uptime(), 3),
             "boot_id": info.boot_id,
             "agent_id": info.agent_id,
             "backend": info.backend,
-            "tasks": tasks(),
-            "hardware": await _hardware(inventory),
+            "tasks": sources.tasks(),
+            "hardware": await _hardware(sources.inventory),
         }
 
     return (CommandSpec("ping", ping), CommandSpec("status", status))

@@ -6,13 +6,13 @@ through the Backend only. The registry collects TASKS.
 
 from __future__ import annotations
 
-from teeth_agent.commands.spec import TaskSpec
 from teeth_agent.erase.executor import run_erase
 from teeth_agent.erase.params import parse_erase_params
 from teeth_agent.firmware.executor import run_firmware
 from teeth_agent.firmware.manifest import parse_manifest
 from teeth_agent.qc.executor import run_qc
 from teeth_agent.qc.spec import parse_qc_params
+from teeth_agent.tasks.spec import TaskSpec
 
 TASKS: tuple[TaskSpec, ...] = (
     TaskSpec(method="decom.disk_erase", validate=parse_erase_params, run=run_erase),

@@ -2,6 +2,7 @@
 exceptions become wire error payloads `{type, msg, details?}`.
 
 - CommandError (and subclasses) -> its own type/msg/details.
+- HttpError (the HTTP client's tree) -> its type/msg/details.
 - BackendError -> its `type`, its message, and what it carries (tool argv/exit code/stderr tail, offset).
 - TimeoutError -> `timeout`.
 - Anything else -> `internal` with the exception's class name only; the traceback stays in the local log.
@@ -15,27 +16,30 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teeth_agent.backend.api import Backend
 from teeth_agent.backend.errors import BackendError, DeviceIOError, ToolError
-from teeth_agent.commands.errors import CommandError, UnknownMethod
-from teeth_agent.commands.spec import CommandSpec, JsonObject, TaskSpec
+from teeth_agent.errors import CommandError, UnknownMethod
+from teeth_agent.http.errors import HttpError
+from teeth_agent.tasks.spec import AfterAck, CommandSpec, JsonObject, Outcome, StartTask, TaskSpec
 
 log = logging.getLogger(__name__)
 
 FLOW_MODULES = ("teeth_agent.commands.decom", "teeth_agent.commands.standby")
 ALIASES = {"standby.": "standbye."}
-StartTask = Callable[[TaskSpec, Mapping[str, Any]], JsonObject]
-AfterAck = Callable[[Backend, Mapping[str, Any]], Awaitable[None]]
 
 
 def error_payload(exc: BaseException) -> JsonObject:
     """Turn any exception into the `error` object of a wire error (or a task's error status)."""
     if isinstance(exc, CommandError):
         return exc.payload()
+    if isinstance(exc, HttpError):
+        http: JsonObject = {"type": exc.type, "msg": exc.msg}
+        if exc.details:
+            http["details"] = exc.details
+        return http
     if isinstance(exc, BackendError):
         out: JsonObject = {"type": exc.type, "msg": str(exc) or exc.type}
         details = _backend_details(exc)
@@ -61,18 +65,6 @@ def canonical_method(method: str) -> str:
         if method.startswith(alias):
             return canonical + method[len(alias) :]
     return method
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A command's answer: `result` on success, else `error` (a wire error payload)."""
-
-    result: JsonObject | None = None
-    error: JsonObject | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class Registry:

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from teeth_agent.commands.errors import InvalidParams
-from teeth_agent.commands.params import get_bool, get_choice, get_int, get_str, get_str_list
 from teeth_agent.erase.ladder import LADDER, Method
+from teeth_agent.errors import InvalidParams
+from teeth_agent.params import get_bool, get_choice, get_int, get_str, get_str_list
 
 DEFAULT_CONCURRENCY = 16
 Mode = Literal["secure", "quick"]

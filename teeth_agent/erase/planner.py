@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from teeth_agent.backend.types import BlockDevice
-from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.erase import estimate
 from teeth_agent.erase.ladder import LADDER, Facts, Method, blocker, nvme_controller
 from teeth_agent.erase.params import EraseParams
+from teeth_agent.errors import InvalidParams
 
 Action = Literal["erase", "skip", "refuse"]
 QUICK_METHOD = "wipe_signatures"

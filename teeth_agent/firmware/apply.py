@@ -18,7 +18,7 @@ from typing import Any
 from teeth_agent.backend.api import Backend, Progress, SettingValue
 from teeth_agent.backend.errors import BackendError, Unsupported
 from teeth_agent.backend.types import FirmwareUpdateOutcome
-from teeth_agent.commands.errors import CommandError
+from teeth_agent.errors import CommandError
 from teeth_agent.firmware.fetch import Fetch, remove
 from teeth_agent.firmware.plan import ComponentAction, FirmwarePlan, SettingAction, same_setting
 

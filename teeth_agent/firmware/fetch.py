@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from teeth_agent.firmware.manifest import FirmwareImage
+from teeth_agent.http.client import HttpDownload, HttpOptions
 from teeth_agent.images.errors import ChecksumMismatch, ImageTooLarge
-from teeth_agent.images.http import HttpDownload, HttpOptions
 
 MAX_IMAGE_BYTES = 512 << 20  # firmware lands on a tmpfs in the ramdisk; nothing legitimate is this big
 

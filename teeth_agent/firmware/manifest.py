@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teeth_agent.backend.api import SettingValue
-from teeth_agent.commands.errors import InvalidParams
-from teeth_agent.commands.params import get_bool, get_object, get_str, get_str_list
+from teeth_agent.errors import InvalidParams
+from teeth_agent.params import get_bool, get_object, get_str, get_str_list
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 

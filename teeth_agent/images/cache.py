@@ -18,11 +18,11 @@ from typing import Any
 from teeth_agent.backend.api import Backend, Progress
 from teeth_agent.backend.errors import BackendError
 from teeth_agent.backend.types import BlockDevice
-from teeth_agent.commands.errors import CommandError
+from teeth_agent.errors import CommandError
+from teeth_agent.http.client import HttpDownload, HttpOptions
 from teeth_agent.images.cache_index import CacheIndex, Entry, IndexFile
 from teeth_agent.images.cache_plan import ALIGN, place
 from teeth_agent.images.disks import RootHints, choose_cache_disk, choose_install_disk, identity
-from teeth_agent.images.http import HttpDownload, HttpOptions
 from teeth_agent.images.install import install_image
 from teeth_agent.images.pipeline import Target, stream_image
 from teeth_agent.images.prepare import already_installed

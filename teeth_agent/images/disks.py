@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from teeth_agent.backend.types import BlockDevice
-from teeth_agent.commands.errors import InvalidParams, NotFound
-from teeth_agent.commands.params import get_int, get_str
+from teeth_agent.errors import InvalidParams, NotFound
+from teeth_agent.params import get_int, get_str
 
 GiB = 1 << 30
 # Smaller disks are not install targets without an explicit hint (ironic uses the same floor).

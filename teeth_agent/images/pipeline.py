@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from teeth_agent.backend.api import BlockHandle, Progress, no_progress
+from teeth_agent.http.errors import HttpError
 from teeth_agent.images.buffers import BufferPool
 from teeth_agent.images.errors import ImageError
 from teeth_agent.images.hashing import BackgroundHasher, MultiHasher
@@ -182,7 +183,7 @@ def _primary(group_error: BaseExceptionGroup[BaseException]) -> BaseException:
             leaves.append(error)
 
     walk(group_error)
-    for kind in (ImageError, Exception):
+    for kind in (ImageError, HttpError, Exception):
         for error in leaves:
             if isinstance(error, kind) and not isinstance(error, Aborted):
                 return error

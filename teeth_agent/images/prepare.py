@@ -10,10 +10,10 @@ from typing import Any
 
 from teeth_agent.backend.api import Backend, Progress
 from teeth_agent.backend.types import BlockDevice
+from teeth_agent.http.client import HttpDownload, HttpOptions
 from teeth_agent.images.cache_index import CacheIndex, IndexFile
 from teeth_agent.images.disks import RootHints, choose_install_disk, identity
 from teeth_agent.images.errors import ChecksumMismatch, CorruptImage
-from teeth_agent.images.http import HttpDownload, HttpOptions
 from teeth_agent.images.install import head_digest, install_image
 from teeth_agent.images.pipeline import ByteSource
 from teeth_agent.images.sources import RegionSource

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from teeth_agent.backend.api import BlockHandle
-from teeth_agent.images.http import HttpDownload
+from teeth_agent.http.client import HttpDownload
 
 READ_CHUNK = 4 << 20
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from teeth_agent.commands.errors import InvalidParams
-from teeth_agent.commands.params import get_choice, get_int, get_str
+from teeth_agent.errors import InvalidParams
+from teeth_agent.params import get_choice, get_int, get_str
 
 DiskFormat = Literal["raw", "qcow2"]
 

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from teeth_agent.commands.errors import InvalidParams
-from teeth_agent.commands.params import get_bool, get_choice, get_int, get_object, get_str
+from teeth_agent.errors import InvalidParams
+from teeth_agent.params import get_bool, get_choice, get_int, get_object, get_str
 
 DISK_TYPES = ("nvme", "ssd", "hdd", "virtio")
 

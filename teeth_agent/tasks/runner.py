@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from teeth_agent.backend.api import Backend, Clock
-from teeth_agent.commands.errors import Busy, CommandError, Internal, InvalidParams
-from teeth_agent.commands.params import get_str
-from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.errors import Busy, CommandError, Internal, InvalidParams
 from teeth_agent.logforward import current_task_id
+from teeth_agent.params import get_str
 from teeth_agent.tasks.context import TaskContext
 from teeth_agent.tasks.progress import Update
 from teeth_agent.tasks.records import JsonObject, TaskRecord, TaskState
 from teeth_agent.tasks.reporter import ProgressReporter
+from teeth_agent.tasks.spec import TaskSpec
 from teeth_agent.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)

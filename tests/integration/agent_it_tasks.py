@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from teeth_agent.commands.params import get_int, get_str
-from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.params import get_int, get_str
 from teeth_agent.tasks.context import TaskContext
+from teeth_agent.tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)

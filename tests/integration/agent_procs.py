@@ -117,7 +117,7 @@ class AgentProc:
         self, url: str, state_dir: Path, log_path: Path, options: tuple[str, ...], agent_id: str | None
     ) -> None:
         self.argv = [
-            sys.executable, "-m", "teeth_agent.cli", "--endpoint", url,
+            sys.executable, "-m", "teeth_agent.commands.entry", "--endpoint", url,
             "--state-dir", str(state_dir), "--plugin", "agent_it_tasks", "--cmdline-file", os.devnull,
             "--heartbeat-interval", "5", *options,
         ]  # fmt: skip

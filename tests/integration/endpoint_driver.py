@@ -19,8 +19,8 @@ import sys
 from typing import Any
 
 from teeth_agent.connection import CommandFailed
-from teeth_agent.endpoint.api import Endpoint
-from teeth_agent.endpoint.server import server_tls_context
+from teeth_endpoint.api import Endpoint
+from teeth_endpoint.server import server_tls_context
 
 
 def emit(obj: dict[str, Any]) -> None:

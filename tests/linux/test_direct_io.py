@@ -12,9 +12,9 @@ import pytest
 from teeth_agent.backend.api import Backend, BlockHandle
 from teeth_agent.backend.errors import DeviceIOError, DeviceNotFound, Unsupported
 from teeth_agent.backend.linux.backend import LinuxBackend
+from teeth_agent.backend.linux.direct_handle import DirectHandle
 from teeth_agent.backend.linux.direct_io import overwrite_zeroes
 from teeth_agent.backend.linux.exec import FakeRunner
-from teeth_agent.backend.linux.handle import DirectHandle
 
 MIB = 1 << 20
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from teeth_agent.backend.linux.tools import REQUIRED_TOOLS
+from teeth_agent.backend.linux.required_tools import REQUIRED_TOOLS
 from testbed.ramdisk import RamdiskArtifacts, RamdiskConfig, build_ramdisk
 from testbed.ramdisk.contents import find_tool, kernel_modules, resolve_in_root, unpack
 from testbed.ramdisk.inputs import checksums_match

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from teeth_agent.backend.linux.tools import REQUIRED_TOOLS
+from teeth_agent.backend.linux.required_tools import REQUIRED_TOOLS
 
 REPO = Path(__file__).resolve().parents[2]
 ELEMENTS = REPO / "elements"

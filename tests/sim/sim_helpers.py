@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.backend import SimBackend, make_backend
-from simulator.clock import SimClock
-from simulator.faults import Fault
-from simulator.profile import load_profile
+from simulator.machine.backend import SimBackend, make_backend
+from simulator.machine.clock import SimClock
+from simulator.machine.faults import Fault
+from simulator.machine.profile import load_profile
 
 
 class ProgressLog:

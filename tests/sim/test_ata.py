@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sim_helpers import ProgressLog, fast
 
-from simulator.extents import ZERO
+from simulator.machine.extents import ZERO
 from teeth_agent.backend.errors import DeviceIOError, DeviceStateError, ToolError, Unsupported
 
 DATA = "/dev/sdd"

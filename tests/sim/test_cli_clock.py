@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from simulator.cli import main
-from simulator.clock import SimClock
+from simulator.machine.clock import SimClock
 
 
 def test_malformed_scenario_exits_2_naming_file_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sim_helpers import ProgressLog, fast
 
-from simulator.extents import ZERO
-from simulator.faults import Fault
+from simulator.machine.extents import ZERO
+from simulator.machine.faults import Fault
 from teeth_agent.backend.errors import DeviceIOError, DeviceStateError, ToolError
 
 BAD = 3 << 20
@@ -50,7 +50,7 @@ async def test_frozen_fault_freezes_a_drive_the_profile_left_thawed() -> None:
 
 
 async def test_a_flash_that_fails_leaves_the_version(tmp_path: Path) -> None:
-    from simulator.image import firmware_image
+    from simulator.machine.image_format import firmware_image
 
     b = fast("1u-nvme", faults=(Fault("flash_fail", component="bmc"),))
     image = tmp_path / "bmc.bin"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sim_helpers import ProgressLog, fast
 
-from simulator.backend import SimBackend
-from simulator.image import ImageHeader, expected_bytes, firmware_image, iter_image
+from simulator.machine.backend import SimBackend
+from simulator.machine.image_format import ImageHeader, expected_bytes, firmware_image, iter_image
 from teeth_agent.backend.errors import DeviceNotFound, ToolError, Unsupported
 from teeth_agent.backend.types import BootMode, KexecTarget
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from simulator.demo import run_demo
-from simulator.scenario import load_scenario
+from simulator.fleet.demo import run_demo
+from simulator.fleet.scenario import load_scenario
 
 SCENARIO = """
 [fleet]

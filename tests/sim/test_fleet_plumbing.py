@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from simulator.imageserver import ImageServer
-from simulator.proxy import LinkProxy
+from simulator.fleet.image_server import ImageServer
+from simulator.fleet.link_proxy import LinkProxy
 
 
 async def _get(port: int, path: str, headers: str = "") -> tuple[bytes, bytes]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sim_helpers import MINIMAL, ProgressLog, fast, from_toml
 
-from simulator.extents import ZERO
-from simulator.nvme import SSTAT_SUCCESS
+from simulator.machine.extents import ZERO
+from simulator.machine.nvme import SSTAT_SUCCESS
 from teeth_agent.backend.errors import ToolError
 
 NVME = "/dev/nvme0n1"

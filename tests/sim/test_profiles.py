@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sim_helpers import MINIMAL
 
-from simulator.profile import load_profile, profile_names
-from simulator.tomlread import SpecError
+from simulator.machine.profile import load_profile, profile_names
+from simulator.machine.tomlread import SpecError
 
 
 def test_shipped_profiles_load() -> None:

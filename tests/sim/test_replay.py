@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.replay import parse_transcript, read_transcript, replay
+from simulator.fleet.replay import parse_transcript, read_transcript, replay
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 TRANSCRIPT = TRANSCRIPTS / "small-fleet.jsonl"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.profile import load_profile
-from simulator.resources import bumped, fill_placeholders, qc_spec
-from simulator.scenario import load_scenario
-from simulator.tomlread import SpecError
+from simulator.fleet.resources import bumped, fill_placeholders, qc_spec
+from simulator.fleet.scenario import load_scenario
+from simulator.machine.profile import load_profile
+from simulator.machine.tomlread import SpecError
 
 
 def test_demo_scenario_parses_and_overrides_apply() -> None:

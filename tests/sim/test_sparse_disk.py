@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.disk import SparseDisk
-from simulator.extents import ZERO, pattern
+from simulator.machine.contents import SparseDisk
+from simulator.machine.extents import ZERO, pattern
 
 SIZE = 16 * 4096
 OLD = pattern("old")

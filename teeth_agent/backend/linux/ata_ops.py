@@ -11,8 +11,8 @@ from teeth_agent.backend.api import Clock, Progress
 from teeth_agent.backend.errors import DeviceStateError, ToolError, Unsupported, VerificationFailed
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata import parse_hdparm_identify
+from teeth_agent.backend.linux.drive_progress import with_estimate
 from teeth_agent.backend.linux.exec import Result, Runner
-from teeth_agent.backend.linux.ticker import with_estimate
 from teeth_agent.backend.types import AtaSecurity
 
 TOOL_TIMEOUT = 60.0

@@ -16,12 +16,12 @@ from teeth_agent.backend.clock import SystemClock
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata_ops import AtaOps
 from teeth_agent.backend.linux.blockdev import BlockOps
+from teeth_agent.backend.linux.direct_handle import DirectHandle
 from teeth_agent.backend.linux.disks import DiskLister
 from teeth_agent.backend.linux.exec import Runner, SubprocessRunner
-from teeth_agent.backend.linux.handle import DirectHandle
 from teeth_agent.backend.linux.nvme_ops import NvmeOps
-from teeth_agent.backend.linux.pending import PendingBoot, PendingFirmware, PendingInventory
 from teeth_agent.backend.linux.qemu_img import QemuImgConverter
+from teeth_agent.backend.linux.unsupported import PendingBoot, PendingFirmware, PendingInventory
 from teeth_agent.backend.types import (
     AtaSecurity,
     BlockDevice,

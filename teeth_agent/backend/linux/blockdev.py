@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from teeth_agent.backend.api import Progress
 from teeth_agent.backend.errors import ToolError, Unsupported, VerificationFailed
-from teeth_agent.backend.linux import probe
+from teeth_agent.backend.linux import signature_probe as probe
 from teeth_agent.backend.linux.allowlist import DeviceGuard
+from teeth_agent.backend.linux.direct_handle import DirectHandle
 from teeth_agent.backend.linux.direct_io import overwrite_zeroes
 from teeth_agent.backend.linux.exec import Runner
-from teeth_agent.backend.linux.handle import DirectHandle
 from teeth_agent.backend.linux.signatures import parse_wipefs_erased
 from teeth_agent.backend.linux.sysfs import queue_attr
 

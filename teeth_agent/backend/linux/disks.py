@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from teeth_agent.backend.errors import DeviceNotFound, ToolError
-from teeth_agent.backend.linux import probe
+from teeth_agent.backend.linux import signature_probe as probe
 from teeth_agent.backend.linux.allowlist import DeviceGuard
 from teeth_agent.backend.linux.ata import (
     parse_hdparm_firmware,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from teeth_agent.backend.errors import ToolError
-from teeth_agent.backend.linux.tools import REQUIRED_TOOLS
+from teeth_agent.backend.linux.required_tools import REQUIRED_TOOLS
 
 # How long a terminated tool gets to exit before it is killed.
 TERMINATE_GRACE = 2.0

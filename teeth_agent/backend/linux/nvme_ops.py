@@ -11,6 +11,7 @@ from __future__ import annotations
 from teeth_agent.backend.api import Clock, Progress, SanitizeAction
 from teeth_agent.backend.errors import DeviceIOError, DeviceStateError, Unsupported, VerificationFailed
 from teeth_agent.backend.linux.allowlist import DeviceGuard
+from teeth_agent.backend.linux.drive_progress import with_estimate
 from teeth_agent.backend.linux.exec import Runner
 from teeth_agent.backend.linux.nvme import (
     SanitizeLog,
@@ -19,7 +20,6 @@ from teeth_agent.backend.linux.nvme import (
     parse_id_ns_lbaf,
     parse_sanitize_log,
 )
-from teeth_agent.backend.linux.ticker import with_estimate
 from teeth_agent.backend.types import NvmeCaps
 
 TOOL_TIMEOUT = 60.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from simulator.backend import SimBackend, make_backend
-from simulator.clock import SimClock
+from simulator.machine.backend import SimBackend, make_backend
+from simulator.machine.clock import SimClock
 
 NAME = "sim"
 

@@ -29,8 +29,8 @@ from teeth_agent.backend.errors import BackendError
 from teeth_agent.backend.linux.exec import SubprocessRunner
 from teeth_agent.backend.linux.factory import make_linux_backend
 from teeth_agent.backend.types import BootMode, KexecTarget
-from teeth_agent.commands.errors import CommandError
 from teeth_agent.commands.standby import TASKS
+from teeth_agent.errors import CommandError
 from teeth_agent.tasks.context import TaskContext
 
 SPECS = {spec.method: spec for spec in TASKS}

@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from simulator.backend import SimBackend, make_backend
-from simulator.clock import SimClock
-from simulator.faults import Fault
-from simulator.image import firmware_image
-from simulator.imageserver import ImageServer
+from simulator.fleet.image_server import ImageServer
+from simulator.machine.backend import SimBackend, make_backend
+from simulator.machine.clock import SimClock
+from simulator.machine.faults import Fault
+from simulator.machine.image_format import firmware_image
 from teeth_agent.commands.decom import TASKS
 from teeth_agent.tasks.context import TaskContext
 

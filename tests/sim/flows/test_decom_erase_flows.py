@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from decom_flow_helpers import SPEED, by_path, run, sim
 
-from simulator.backend import SimBackend, make_backend
-from simulator.clock import SimClock
-from simulator.faults import Fault
-from simulator.profile import load_profile
-from teeth_agent.commands.errors import InvalidParams
+from simulator.machine.backend import SimBackend, make_backend
+from simulator.machine.clock import SimClock
+from simulator.machine.faults import Fault
+from simulator.machine.profile import load_profile
 from teeth_agent.erase.certificate import certificate_digest
+from teeth_agent.errors import InvalidParams
 
 ERASE = "decom.disk_erase"
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from decom_flow_helpers import firmware_server, run, sim
 
-from simulator.faults import Fault
-from teeth_agent.commands.errors import InvalidParams
+from simulator.machine.faults import Fault
+from teeth_agent.errors import InvalidParams
 
 QC = "decom.qc"
 FW = "decom.firmware_secure"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from simulator.backend import SimBackend, make_backend
-from simulator.clock import SimClock
+from simulator.machine.backend import SimBackend, make_backend
+from simulator.machine.clock import SimClock
 from teeth_agent.tasks.context import TaskContext
 
 
@@ -46,7 +46,7 @@ def vm_fixture() -> SimBackend:
 
 def profile_with_disks(tmp_path: Path, *sizes: str) -> Path:
     """The shipped `vm` profile with its disks replaced by virtio disks of `sizes` (e.g. "8GiB")."""
-    shipped = (Path(__file__).parents[3] / "simulator" / "profiles" / "vm.toml").read_text()
+    shipped = (Path(__file__).parents[3] / "simulator" / "machine" / "profiles" / "vm.toml").read_text()
     head, _, rest = shipped.partition("[[disks]]")
     tail = rest[rest.index("[[firmware]]") :]
     disks = "".join(

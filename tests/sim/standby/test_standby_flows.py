@@ -11,11 +11,11 @@ import pytest
 import zstandard
 from standby_sim_support import make_ctx, profile_with_disks, server_fixture, vm_fixture  # noqa: F401
 
-from simulator.backend import SimBackend, make_backend
-from simulator.clock import SimClock
-from simulator.image import ImageHeader, expected_bytes, iter_image
-from teeth_agent.commands.errors import InvalidParams, NotFound
+from simulator.machine.backend import SimBackend, make_backend
+from simulator.machine.clock import SimClock
+from simulator.machine.image_format import ImageHeader, expected_bytes, iter_image
 from teeth_agent.commands.standby import AFTER_ACK, TASKS
+from teeth_agent.errors import InvalidParams, NotFound
 from teeth_agent.images.errors import ChecksumMismatch, ImageTooLarge
 from teeth_agent.tasks.context import TaskContext
 

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from teeth_agent.commands.params import get_int
-from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.params import get_int
 from teeth_agent.tasks.context import TaskContext
+from teeth_agent.tasks.spec import TaskSpec
 
 
 class StepClock:

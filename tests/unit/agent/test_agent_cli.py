@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from teeth_agent.cli import UsageError, build_parser, main, make_backend, make_config, read_kernel_options
+from teeth_agent.cli import UsageError, build_parser, make_backend, make_config, read_kernel_options
 from teeth_agent.cmdline import KernelOptions
+from teeth_agent.commands.entry import main
 from teeth_agent.dial import EndpointUrl
 
 

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teeth_agent.backend.errors import DeviceIOError, ToolError, Unsupported
-from teeth_agent.commands.errors import Busy, InvalidParams
 from teeth_agent.commands.registry import Registry, canonical_method, error_payload, load_specs
-from teeth_agent.commands.spec import CommandSpec, TaskSpec
+from teeth_agent.errors import Busy, InvalidParams
+from teeth_agent.tasks.spec import CommandSpec, TaskSpec
 
 
 async def _echo(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def test_registering_twice_or_under_an_alias_is_refused() -> None:
 
 def test_load_specs_skips_absent_optional_modules_but_not_named_plugins(tmp_path: Path) -> None:
     (tmp_path / "agent_plugin_ok.py").write_text(
-        "from teeth_agent.commands.spec import CommandSpec\n"
+        "from teeth_agent.tasks.spec import CommandSpec\n"
         "async def hello(params):\n    return {}\n"
         "COMMANDS = (CommandSpec('hello', hello),)\n"
         "async def act(backend, result):\n    pass\n"

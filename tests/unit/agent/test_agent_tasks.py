@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teeth_agent.backend.null import NullBackend
-from teeth_agent.commands.errors import Busy, InvalidParams
 from teeth_agent.commands.registry import error_payload
-from teeth_agent.commands.spec import TaskSpec
+from teeth_agent.errors import Busy, InvalidParams
 from teeth_agent.tasks.context import TaskContext
 from teeth_agent.tasks.outbox import StatusOutbox
 from teeth_agent.tasks.progress import ProgressThrottle, RateEstimator
 from teeth_agent.tasks.records import RecordError, TaskRecord, TaskState
 from teeth_agent.tasks.runner import TaskRunner
+from teeth_agent.tasks.spec import TaskSpec
 from teeth_agent.tasks.store import JsonFileStore, MemoryStore
 
 

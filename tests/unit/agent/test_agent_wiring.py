@@ -14,6 +14,7 @@ from agent_fakes import Gate, gate_spec
 from teeth_agent.agent import Agent, AgentConfig, choose_agent_id
 from teeth_agent.backend.null import NullBackend
 from teeth_agent.backend.types import BootMode, Cpu, DmiInfo, Inventory, Nic
+from teeth_agent.commands.wiring import AgentCommands
 from teeth_agent.connection import CommandFailed
 from teeth_agent.dial import Backoff, parse_endpoint
 from teeth_agent.logforward import LogForwarder
@@ -51,7 +52,8 @@ class Harness:
             backoff=FAST,
         )
         backend = NullBackend(serial="SN-1")
-        return Agent(config, backend, logs=self.forwarder, extra_tasks=(gate_spec(self.gate),))
+        commands = AgentCommands(extra_tasks=(gate_spec(self.gate),))
+        return Agent(config, backend, logs=self.forwarder, commands=commands)
 
     def start(self, agent: Agent) -> asyncio.Task[None]:
         task = asyncio.create_task(agent.run())

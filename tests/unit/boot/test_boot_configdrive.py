@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from teeth_agent.boot.configdrive import build_files
-from teeth_agent.commands.errors import InvalidParams
+from teeth_agent.errors import InvalidParams
 
 
 def test_files_in_the_openstack_layout() -> None:

@@ -12,11 +12,11 @@ import pytest
 from fakeagent import FakeAgent
 
 from teeth_agent.connection import Connection
-from teeth_agent.endpoint import ctl
-from teeth_agent.endpoint.api import Endpoint
-from teeth_agent.endpoint.control import ControlServer
-from teeth_agent.endpoint.wire import parse_log
 from teeth_agent.protocol import Command
+from teeth_endpoint import ctl
+from teeth_endpoint.api import Endpoint
+from teeth_endpoint.control import ControlServer
+from teeth_endpoint.wire import parse_log
 
 
 async def progress_script(agent: FakeAgent, cmd: Command) -> None:

@@ -10,8 +10,8 @@ import pytest
 from fakeagent import FakeAgent
 
 from teeth_agent.connection import CommandFailed, Connection
-from teeth_agent.endpoint.api import AgentNotConnected, Endpoint
 from teeth_agent.protocol import Command, JsonObject
+from teeth_endpoint.api import AgentNotConnected, Endpoint
 
 
 @pytest.fixture

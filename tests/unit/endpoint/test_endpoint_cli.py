@@ -12,12 +12,12 @@ import pytest
 from fakeagent import FakeAgent
 
 from teeth_agent.connection import CommandFailed
-from teeth_agent.endpoint.cli import main as endpoint_main
+from teeth_endpoint.cli import main as endpoint_main
 
 
 async def ctl(control: Path, *argv: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "teeth_agent.endpoint.ctl", "--control", str(control), *argv,
+        sys.executable, "-m", "teeth_endpoint.ctl", "--control", str(control), *argv,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -29,7 +29,7 @@ async def test_serve_with_a_token_then_drive_it_with_ctl(tmp_path: Path) -> None
     token_file, control = tmp_path / "token", tmp_path / "ctl.sock"
     token_file.write_text("s3cret\n")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "teeth_agent.endpoint.cli", "serve", "--listen", "tcp://127.0.0.1:0",
+        sys.executable, "-m", "teeth_endpoint.cli", "serve", "--listen", "tcp://127.0.0.1:0",
         "--token-file", str(token_file), "--control", str(control),
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

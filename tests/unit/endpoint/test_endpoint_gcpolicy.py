@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from teeth_agent.endpoint.gcpolicy import GcPolicy
+from teeth_endpoint.gcpolicy import GcPolicy
 
 
 class Node:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from teeth_agent.endpoint.control import default_control_path
-from teeth_agent.endpoint.display import format_agents, format_log, format_seconds, render
-from teeth_agent.endpoint.fleet import Fleet
-from teeth_agent.endpoint.listen_url import ListenUrl, parse_listen_url
-from teeth_agent.endpoint.wire import BadParams, parse_handshake, parse_log, parse_task_status
+from teeth_endpoint.control import default_control_path
+from teeth_endpoint.display import format_agents, format_log, format_seconds, render
+from teeth_endpoint.fleet import AgentTable
+from teeth_endpoint.listen_url import ListenUrl, parse_listen_url
+from teeth_endpoint.wire import BadParams, parse_handshake, parse_log, parse_task_status
 
 HS: dict[str, Any] = {"agent_id": "a1", "boot_id": "b1", "agent_version": "1", "backend": "sim",
                       "methods": ["ping"], "tasks": []}  # fmt: skip
@@ -74,7 +74,7 @@ def status(seq: int, state: str = "running", task_id: str = "t1") -> Any:
 
 
 def test_fleet_dedupes_by_seq_and_stops_after_a_final_status() -> None:
-    fleet = Fleet()
+    fleet = AgentTable()
     assert fleet.record("a1", status(1), 1.0) is not None
     assert fleet.record("a1", status(1), 2.0) is None  # duplicate
     assert fleet.record("a1", status(0), 2.0) is None  # stale
@@ -85,7 +85,7 @@ def test_fleet_dedupes_by_seq_and_stops_after_a_final_status() -> None:
 
 
 def test_fleet_forgets_the_oldest_finished_tasks_first() -> None:
-    fleet = Fleet(max_tasks=10)
+    fleet = AgentTable(max_tasks=10)
     for i in range(5):
         fleet.record("a1", status(1, "complete", f"done-{i}"), float(i))
     for i in range(6):
@@ -95,14 +95,14 @@ def test_fleet_forgets_the_oldest_finished_tasks_first() -> None:
 
 
 def test_fleet_stays_bounded_when_flooded_with_open_tasks() -> None:
-    fleet = Fleet(max_tasks=10)
+    fleet = AgentTable(max_tasks=10)
     for i in range(11):
         fleet.record("a1", status(1, "running", f"open-{i}"), float(i))
     assert [t.task_id for t in fleet.tasks()] == [f"open-{i}" for i in range(2, 11)]
 
 
 def test_fleet_forgets_the_longest_gone_agents_past_its_bound() -> None:
-    fleet = Fleet(max_agents=2)
+    fleet = AgentTable(max_agents=2)
     for n, agent_id in enumerate(["a1", "a2"]):
         fleet.connected(parse_handshake({**HS, "agent_id": agent_id}), "p", float(n))
         fleet.disconnected(agent_id, float(n))
@@ -111,7 +111,7 @@ def test_fleet_forgets_the_longest_gone_agents_past_its_bound() -> None:
 
 
 def test_fleet_counts_reboots_and_disconnects() -> None:
-    fleet = Fleet()
+    fleet = AgentTable()
     fleet.connected(parse_handshake(HS), "p1", 1.0)
     _, rebooted = fleet.connected(parse_handshake(HS), "p2", 2.0)
     assert not rebooted

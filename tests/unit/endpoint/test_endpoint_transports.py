@@ -14,8 +14,8 @@ import pytest
 from fakeagent import FakeAgent
 
 from teeth_agent.connection import ConnectionClosed
-from teeth_agent.endpoint.api import Endpoint
-from teeth_agent.endpoint.server import server_tls_context
+from teeth_endpoint.api import Endpoint
+from teeth_endpoint.server import server_tls_context
 
 
 def openssl(*args: str, cwd: Path) -> None:

@@ -9,8 +9,8 @@ from erase_fakes import FakeBackend, FakeDisk, MiB, disk, make_ctx, nvme, sata, 
 
 from teeth_agent.backend.types import Transport
 from teeth_agent.commands.decom import TASKS
-from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.erase.certificate import certificate_digest
+from teeth_agent.errors import InvalidParams
 
 SPEC = {t.method: t for t in TASKS}["decom.disk_erase"]
 

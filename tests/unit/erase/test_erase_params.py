@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.erase.ladder import LADDER, Method
 from teeth_agent.erase.params import parse_erase_params
+from teeth_agent.errors import InvalidParams
 
 
 def test_defaults_allow_the_whole_ladder_on_every_eligible_disk() -> None:

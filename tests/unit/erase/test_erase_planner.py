@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from teeth_agent.backend.types import AtaSecurity, BlockDevice, NvmeCaps, SanitizeCaps, Transport
-from teeth_agent.commands.errors import InvalidParams
 from teeth_agent.erase.ladder import LADDER, Facts, Method, blocker
 from teeth_agent.erase.params import parse_erase_params
 from teeth_agent.erase.planner import DiskPlan, plan_erase
+from teeth_agent.errors import InvalidParams
 
 GiB = 1 << 30
 ENHANCED = AtaSecurity(supported=True, enhanced_erase_supported=True, erase_minutes=30)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from teeth_agent.commands.errors import InvalidParams
+from teeth_agent.errors import InvalidParams
 from teeth_agent.firmware.manifest import FirmwareImage, parse_manifest
 
 GOOD = "AB" * 32

@@ -19,8 +19,8 @@ from teeth_agent.backend.api import Progress, no_progress
 from teeth_agent.backend.linux.exec import SubprocessRunner
 from teeth_agent.backend.linux.qemu_img import QemuImgConverter, qemu_img_argv
 from teeth_agent.backend.types import BlockDevice
+from teeth_agent.http.client import HttpDownload
 from teeth_agent.images.errors import ImageFormatError
-from teeth_agent.images.http import HttpDownload
 from teeth_agent.images.install import install_image
 from teeth_agent.images.qcow2 import check_qcow2_header
 from teeth_agent.images.spec import parse_image

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from teeth_agent.images.http_conn import Conn
+from teeth_agent.http.receiver import Conn
 
 
 class FakeTransport(asyncio.Transport):

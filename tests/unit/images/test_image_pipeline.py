@@ -18,16 +18,14 @@ from block_fakes import FileHandle
 from image_server import ImageServer, Route
 from images_test_support import disk_fixture, server_fixture  # noqa: F401
 
+from teeth_agent.http.client import HttpDownload, HttpOptions
+from teeth_agent.http.errors import DownloadError, HttpStatusError, ReadTimeout
 from teeth_agent.images.errors import (
     ChecksumMismatch,
     CorruptImage,
-    DownloadError,
-    HttpStatusError,
     ImageFormatError,
     ImageTooLarge,
-    ReadTimeout,
 )
-from teeth_agent.images.http import HttpDownload, HttpOptions
 from teeth_agent.images.pipeline import StreamResult, Target, stream_image
 from teeth_agent.images.worker import DecodeJob
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from teeth_agent.commands.errors import InvalidParams
+from teeth_agent.errors import InvalidParams
 from teeth_agent.images.spec import parse_image
 
 GOOD: dict[str, Any] = {

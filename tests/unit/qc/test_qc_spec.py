@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from teeth_agent.commands.errors import InvalidParams
+from teeth_agent.errors import InvalidParams
 from teeth_agent.qc.spec import Burnin, DiskSpec, parse_qc_params
 
 
