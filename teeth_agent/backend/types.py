@@ -7,7 +7,9 @@ Sizes are bytes, durations seconds, unless a name says otherwise.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Transport(enum.StrEnum):
@@ -144,6 +146,9 @@ class Inventory:
     nics: tuple[Nic, ...]
     boot_mode: BootMode
     secure_boot: bool | None = None
+    # The network plan the ramdisk came up with (teeth_agent.netconfig's report) and each planned link's
+    # state; None where nothing planned one (the simulator, a host without the ramdisk's units).
+    network: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

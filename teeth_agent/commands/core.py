@@ -31,6 +31,7 @@ def hardware_summary(inv: Inventory) -> JsonObject:
         ],
         "nics": [{"name": n.name, "mac": n.mac, "link": n.link} for n in inv.nics],
         "boot_mode": str(inv.boot_mode),
+        "network": dict(inv.network) if inv.network is not None else None,
     }
 
 

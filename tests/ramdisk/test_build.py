@@ -102,6 +102,7 @@ def test_grub_can_install_for_bios_and_uefi(root: Path) -> None:
     [
         ("multi-user.target.wants", "teeth-agent.service"),
         ("multi-user.target.wants", "systemd-networkd.service"),
+        ("multi-user.target.wants", "teeth-netconfig.service"),
         ("getty.target.wants", "serial-getty@ttyS0.service"),
     ],
 )

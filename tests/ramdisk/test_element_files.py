@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,18 @@ def test_wired_interfaces_get_dhcp() -> None:
                  / "80-teeth-wired-dhcp.network")
     assert network["Match"]["Type"] == "ether"
     assert network["Network"]["DHCP"] == "yes"
+
+
+def test_the_network_plan_is_written_before_networkd_starts_and_online_waits_for_it() -> None:
+    unit = _unit("teeth-netconfig.service")
+    assert "systemd-networkd.service" in unit["Unit"]["Before"].split()
+    argv = unit["Service"]["ExecStart"].split()
+    assert argv == ["/opt/teeth-agent/bin/teeth-agent-netconfig", "apply"]
+    scripts = tomllib.loads((ELEMENTS.parent / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["teeth-agent-netconfig"] == "teeth_agent.netconfig.program:main"
+    drop_in = configparser.ConfigParser(interpolation=None, strict=False)
+    drop_in.read(ELEMENTS / "teeth-agent-base" / "static" / "etc" / "systemd" / "system"
+                 / "systemd-networkd-wait-online.service.d" / "teeth-any.conf")
+    assert drop_in["Service"]["ExecStart"].strip().splitlines()[-1].split()[:2] == [
+        "/opt/teeth-agent/bin/teeth-agent-netconfig", "wait"]
+    assert "teeth-netconfig.service" in drop_in["Unit"]["After"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+from teeth_agent.backend.linux.network_report import REPORT_PATH, read_report
 from teeth_agent.backend.linux.procfs import parse_cpuinfo, parse_meminfo
 from teeth_agent.backend.types import BlockDevice, BootMode, DmiInfo, Inventory, Nic
 
@@ -84,6 +86,16 @@ class LinuxInventory:
             return None
         return len(raw) >= 5 and raw[4] == 1
 
+    def network(self) -> dict[str, Any] | None:
+        """The plan teeth-agent-netconfig wrote at boot, with each link it waited for and its state now."""
+        report = read_report(self._root / str(REPORT_PATH).lstrip("/"))
+        if report is None:
+            return None
+        names = report.get("wait_for")
+        planned = [n for n in names if isinstance(n, str) and "/" not in n] if isinstance(names, list) else []
+        report["state"] = {n: self._read(f"sys/class/net/{n}/operstate") or "absent" for n in planned}
+        return report
+
     async def inventory(self) -> Inventory:
         cpuinfo = self._read("proc/cpuinfo")
         meminfo = self._read("proc/meminfo")
@@ -97,4 +109,5 @@ class LinuxInventory:
             nics=self.nics(),
             boot_mode=self.boot_mode(),
             secure_boot=self.secure_boot(),
+            network=self.network(),
         )
