@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import ssl
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -118,6 +118,9 @@ class Agent:
         )
         self._registry: CommandTable | None = None
         self._info: AgentIdentity | None = None
+        # How the machine's network came up, when the identity step read the inventory (the ramdisk's
+        # default: no agent id is configured there); sent in every handshake.
+        self._network: Mapping[str, Any] | None = None
 
     async def _open(self, ep: EndpointUrl) -> Streams:
         return await open_endpoint(ep, self._config.tls)
@@ -143,6 +146,7 @@ class Agent:
             except Exception as exc:
                 log.warning("inventory for the agent id failed: %s", exc)
             agent_id = choose_agent_id(inventory, f"boot-{boot_id}")
+            self._network = inventory.network if inventory is not None else None
         return AgentIdentity(agent_id, agent_version(), boot_id, self._backend.name)
 
     def _build_registry(self, info: AgentIdentity) -> CommandTable:
@@ -218,6 +222,8 @@ class Agent:
         if len(json.dumps(params)) > HANDSHAKE_BUDGET:
             # Results travel again with each re-sent status; the handshake must fit in one line.
             params["tasks"] = self._runner.outstanding(brief=True)
+        if self._network is not None:
+            params["network"] = dict(self._network)
         if self._config.token is not None:
             params["token"] = self._config.token
         try:

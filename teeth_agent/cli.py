@@ -106,22 +106,31 @@ def make_config(args: argparse.Namespace, kernel: KernelOptions) -> AgentConfig:
         endpoints=endpoints,
         state_dir=args.state_dir or Path(kernel.get("state_dir") or DEFAULT_STATE_DIR),
         agent_id=args.agent_id or kernel.get("agent_id"),
-        token=_read_token(args.token_file),
+        token=_token(args.token_file, kernel.get("token_file")),
         tls=tls,
         plugins=tuple(args.plugin),
         heartbeat_interval=args.heartbeat_interval,
     )
 
 
-def _read_token(path: Path | None) -> str | None:
-    if path is None:
-        return None
+def _token(flag: Path | None, from_kernel: str | None) -> str | None:
+    # teeth.token_file= names a file the ramdisk put in place (e.g. copied from the virtual-media ISO by
+    # teeth-agent-netconfig); the token itself never goes on the kernel command line, which any local
+    # user can read in /proc/cmdline.
+    if flag is not None:
+        return _read_token(flag, "--token-file")
+    if from_kernel:
+        return _read_token(Path(from_kernel), "teeth.token_file=")
+    return None
+
+
+def _read_token(path: Path, origin: str) -> str | None:
     try:
         token = path.read_text().strip()
     except OSError as exc:
-        raise UsageError(f"--token-file {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"{origin} {path}: {exc.strerror or exc}") from None
     if not token:
-        raise UsageError(f"--token-file {path} is empty")
+        raise UsageError(f"{origin} {path} is empty")
     return token
 
 

@@ -22,6 +22,8 @@ PACKAGES = {
     "mcopy": "mtools",
     "mmd": "mtools",
     "busybox": "busybox-static",
+    "grub-mkrescue": "grub-common + grub-pc-bin + grub-efi-amd64-bin",
+    "xorriso": "xorriso",
 }
 
 

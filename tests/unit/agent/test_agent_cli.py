@@ -37,6 +37,15 @@ def test_cmdline_file_and_token_file(tmp_path: Path) -> None:
     assert _config(["--token-file", str(token)], kernel).token == "s3cret"  # type: ignore[attr-defined]
 
 
+def test_token_file_from_the_kernel_command_line(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("from-the-iso\n")
+    kernel = KernelOptions(("tcp://127.0.0.1:9",), {"token_file": str(token)})
+    assert _config([], kernel).token == "from-the-iso"  # type: ignore[attr-defined]
+    with pytest.raises(UsageError, match="teeth.token_file="):
+        _config([], KernelOptions(("tcp://127.0.0.1:9",), {"token_file": str(tmp_path / "absent")}))
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
