@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -177,7 +178,9 @@ def _publish(config: RamdiskConfig, built: Path, digest: str, seconds: float) ->
     final["record"].unlink(missing_ok=True)
     for kind in ("kernel", "initramfs", "sha256"):
         os.replace(staged[kind], final[kind])
+    firmware_report = built / f"{config.image_name.name}.firmware.json"
     record = BuildRecord(
+        firmware=json.loads(firmware_report.read_text()) if firmware_report.is_file() else {},
         inputs=digest,
         seconds=round(seconds, 1),
         kernel_bytes=final["kernel"].stat().st_size,

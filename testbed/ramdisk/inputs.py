@@ -10,8 +10,9 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from testbed.ramdisk.config import IMAGE_BASENAME, RECIPE_VERSION, RamdiskConfig
 
@@ -30,6 +31,8 @@ class BuildRecord:
     initramfs_bytes: int
     release: str
     compress: str
+    # post-install.d/97's report: per driver, the firmware files kept and those it names but no package ships
+    firmware: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -37,7 +40,8 @@ class BuildRecord:
     @classmethod
     def from_json(cls, text: str) -> BuildRecord:
         data = json.loads(text)
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        required = {name: data[name] for name in cls.__dataclass_fields__ if name != "firmware"}
+        return cls(**required, firmware=dict(data.get("firmware") or {}))
 
 
 def _source_files(root: Path) -> Iterator[Path]:

@@ -125,3 +125,42 @@ def test_docs_caches_and_the_boot_directory_are_left_out(root: Path) -> None:
     assert not list((root / "usr" / "share" / "doc").rglob("README*"))
     assert not [line for line in (root / "etc" / "fstab").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
+
+
+def test_no_endpoint_module_ships_in_the_ramdisk(root: Path) -> None:
+    site = next((root / "opt" / "teeth-agent").glob("lib/python3*/site-packages"))
+    assert (site / "teeth_agent").is_dir()
+    assert not (site / "teeth_endpoint").exists() and not (site / "teeth_agent" / "endpoint").exists()
+
+
+def test_the_network_planner_and_networkd_are_in_the_ramdisk(root: Path) -> None:
+    assert resolve_in_root(root, "/opt/teeth-agent/bin/teeth-agent-netconfig") is not None
+    assert resolve_in_root(root, "/lib/systemd/systemd-networkd") is not None
+    assert resolve_in_root(root, "/lib/systemd/systemd-networkd-wait-online") is not None
+
+
+@pytest.mark.parametrize(("driver", "example"), [("ice", "intel/ice/ddp/ice.pkg"), ("bnx2x", "bnx2x/")])
+def test_nic_firmware_is_kept_for_the_drivers_that_load_it(
+    root: Path, ramdisk: RamdiskArtifacts, driver: str, example: str
+) -> None:
+    kept = ramdisk.record.firmware["drivers"][driver]["kept"]
+    assert any(name.startswith(example) for name in kept), kept
+    for name in kept:
+        assert resolve_in_root(root, f"/lib/firmware/{name}") is not None, name
+
+
+def test_firmware_no_listed_driver_loads_is_pruned(root: Path, ramdisk: RamdiskArtifacts) -> None:
+    kept = {name for d in ramdisk.record.firmware["drivers"].values() for name in d["kept"]}
+    on_disk = [p for p in (root / "lib" / "firmware").rglob("*") if p.is_file() and not p.is_symlink()]
+    assert on_disk, "no firmware at all"
+    # firmware-misc-nonfree alone ships hundreds of files (GPUs, DSPs, radios); what is left is the drivers'.
+    assert len(on_disk) <= 3 * max(len(kept), 1), len(on_disk)
+
+
+def test_the_iso_boots_bios_and_uefi(ramdisk: RamdiskArtifacts) -> None:
+    from testbed.ramdisk.iso import IsoContents, build_iso, el_torito_platforms
+
+    iso = ramdisk.kernel.parent / "teeth-agent.iso"
+    if not iso.is_file():  # built by `make ramdisk`; a bare build_ramdisk() leaves it to this test
+        build_iso(ramdisk.kernel, ramdisk.initramfs, iso, IsoContents())
+    assert el_torito_platforms(iso) == {"BIOS", "UEFI"}

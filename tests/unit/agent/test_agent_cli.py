@@ -42,7 +42,7 @@ def test_token_file_from_the_kernel_command_line(tmp_path: Path) -> None:
     token.write_text("from-the-iso\n")
     kernel = KernelOptions(("tcp://127.0.0.1:9",), {"token_file": str(token)})
     assert _config([], kernel).token == "from-the-iso"  # type: ignore[attr-defined]
-    with pytest.raises(UsageError, match="teeth.token_file="):
+    with pytest.raises(UsageError, match=r"teeth\.token_file="):
         _config([], KernelOptions(("tcp://127.0.0.1:9",), {"token_file": str(tmp_path / "absent")}))
 
 
