@@ -14,7 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from testbed.spec import Bus, DiskBoot, DiskSpec, DomainType, GuestForward, KernelBoot, SpecError, VmSpec
+from testbed.spec import (
+    Bus,
+    CdromBoot,
+    DiskBoot,
+    DiskSpec,
+    DomainType,
+    GuestForward,
+    KernelBoot,
+    SpecError,
+    VmSpec,
+)
 
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 NVME_FIRST_SLOT = 0x10
@@ -49,6 +59,8 @@ def render(spec: VmSpec, host: HostSide) -> str:
     features = ET.SubElement(root, "features")
     ET.SubElement(features, "acpi")
     ET.SubElement(features, "apic")
+    if spec.firmware == "efi-secure":
+        ET.SubElement(features, "smm", state="on")  # OVMF's secure variable store needs SMM
     if host.domain_type is DomainType.KVM:
         ET.SubElement(root, "cpu", mode="host-passthrough")
     ET.SubElement(root, "clock", offset="utc")
@@ -69,6 +81,13 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
 
 def _os(spec: VmSpec) -> ET.Element:
     os_el = ET.Element("os")
+    if spec.firmware != "bios":
+        # libvirt picks the OVMF build from the firmware descriptors (/usr/share/qemu/firmware) by feature.
+        os_el.set("firmware", "efi")
+        firmware = ET.SubElement(os_el, "firmware")
+        secure = "yes" if spec.firmware == "efi-secure" else "no"
+        ET.SubElement(firmware, "feature", enabled=secure, name="secure-boot")
+        ET.SubElement(firmware, "feature", enabled=secure, name="enrolled-keys")
     _text(os_el, "type", "hvm", arch="x86_64", machine="q35")
     if isinstance(spec.boot, KernelBoot):
         _text(os_el, "kernel", str(spec.boot.kernel))
@@ -110,6 +129,8 @@ def _devices(spec: VmSpec, host: HostSide) -> ET.Element:
             prefix = "sd" if disk.bus is Bus.SATA else "vd"
             target = prefix + next(letters[disk.bus])
             devices.append(_libvirt_disk(disk, host.disk_images[disk.name], target, _boot_disk(spec)))
+    if isinstance(spec.boot, CdromBoot):
+        devices.append(_cdrom(spec.boot.iso, "sd" + next(letters[Bus.SATA])))
     ET.SubElement(devices, "controller", type="usb", model="none")
     serial = ET.SubElement(devices, "serial", type="file")
     ET.SubElement(serial, "source", path=str(host.console_log), append="on")
@@ -134,6 +155,16 @@ def _libvirt_disk(disk: DiskSpec, image: Path, target: str, boot_disk: str | Non
     if disk.name == boot_disk:
         ET.SubElement(el, "boot", order="1")
     ET.SubElement(el, "alias", name=disk_alias(disk))
+    return el
+
+
+def _cdrom(iso: Path, target: str) -> ET.Element:
+    el = ET.Element("disk", type="file", device="cdrom")
+    ET.SubElement(el, "driver", name="qemu", type="raw")
+    ET.SubElement(el, "source", file=str(iso))
+    ET.SubElement(el, "target", dev=target, bus="sata")
+    ET.SubElement(el, "readonly")
+    ET.SubElement(el, "boot", order="1")
     return el
 
 

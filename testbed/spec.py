@@ -133,6 +133,16 @@ class DiskBoot:
 
 
 @dataclass(frozen=True)
+class CdromBoot:
+    """Firmware boot from an ISO on a SATA CD drive: virtual media, as a BMC attaches it."""
+
+    iso: Path
+
+
+FIRMWARES = ("bios", "efi", "efi-secure")  # SeaBIOS; OVMF; OVMF with Secure Boot enforced (MS keys)
+
+
+@dataclass(frozen=True)
 class VmSpec:
     name: str
     memory_mib: int = 1024
@@ -140,7 +150,8 @@ class VmSpec:
     uuid: str = field(default_factory=lambda: str(uuidlib.uuid4()))
     smbios: Smbios = field(default_factory=Smbios)
     disks: tuple[DiskSpec, ...] = ()
-    boot: KernelBoot | DiskBoot | None = None
+    boot: KernelBoot | DiskBoot | CdromBoot | None = None
+    firmware: str = "bios"
     forwards: tuple[GuestForward, ...] = ()
     channel_name: str | None = "org.teeth.agent.0"
     # A second virtio-serial port for the agent's link (teeth.endpoint=/dev/virtio-ports/NAME).
@@ -156,6 +167,8 @@ class VmSpec:
             uuidlib.UUID(self.uuid)
         except ValueError as exc:
             raise SpecError(f"vm {self.name}: uuid {self.uuid!r} is not a UUID") from exc
+        _require(self.firmware in FIRMWARES,
+                 f"vm {self.name}: firmware must be one of {', '.join(FIRMWARES)}")
         _require(self.on_reboot in ("restart", "destroy"),
                  f"vm {self.name}: on_reboot must be restart or destroy")
         _require(self.agent_channel is None or self.agent_channel != self.channel_name,
