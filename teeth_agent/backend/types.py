@@ -149,6 +149,8 @@ class Inventory:
     # The network plan the ramdisk came up with (teeth_agent.netconfig's report) and each planned link's
     # state; None where nothing planned one (the simulator, a host without the ramdisk's units).
     network: Mapping[str, Any] | None = None
+    # Kernel lockdown: "none", "integrity" or "confidentiality"; None where the kernel has no lockdown LSM.
+    lockdown: str | None = None
 
 
 @dataclass(frozen=True)

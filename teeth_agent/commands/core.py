@@ -31,6 +31,8 @@ def hardware_summary(inv: Inventory) -> JsonObject:
         ],
         "nics": [{"name": n.name, "mac": n.mac, "link": n.link} for n in inv.nics],
         "boot_mode": str(inv.boot_mode),
+        "secure_boot": inv.secure_boot,
+        "lockdown": inv.lockdown,
         "network": dict(inv.network) if inv.network is not None else None,
     }
 

@@ -16,6 +16,7 @@ from teeth_agent.backend.linux.image_fs import (
     reread_table,
     reread_table_if_any,
 )
+from teeth_agent.backend.linux.lockdown import needs_signed_kexec, read_lockdown
 from teeth_agent.backend.linux.mounts import mounted
 from teeth_agent.backend.linux.partitions import BIOS_BOOT_TYPE, ESP_MBR_TYPE, ESP_TYPE
 from teeth_agent.backend.types import BootloaderInstall, BootMode, KexecTarget
@@ -137,7 +138,9 @@ class LinuxBoot:
             raise DeviceStateError(f"kernel {target.kernel} is not on any partition of {disk}")
         part, kernel = found
         async with mounted(self._runner, part.node) as where:
-            argv = ["kexec", "--load", str(where / kernel), f"--command-line={target.cmdline}"]
+            # Under lockdown (Secure Boot) only kexec_file_load works, and it checks the kernel's signature.
+            signed = ["--kexec-file-syscall"] if needs_signed_kexec(read_lockdown(self._root)) else []
+            argv = ["kexec", *signed, "--load", str(where / kernel), f"--command-line={target.cmdline}"]
             if target.initrd:
                 initrd = next((c for c in kernel_candidates(target.initrd) if (where / c).is_file()), None)
                 if initrd is None:

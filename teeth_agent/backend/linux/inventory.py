@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from teeth_agent.backend.linux.lockdown import read_lockdown
 from teeth_agent.backend.linux.network_report import REPORT_PATH, read_report
 from teeth_agent.backend.linux.procfs import parse_cpuinfo, parse_meminfo
 from teeth_agent.backend.types import BlockDevice, BootMode, DmiInfo, Inventory, Nic
@@ -110,4 +111,5 @@ class LinuxInventory:
             boot_mode=self.boot_mode(),
             secure_boot=self.secure_boot(),
             network=self.network(),
+            lockdown=read_lockdown(self._root),
         )

@@ -49,10 +49,15 @@ PARAMS: dict[str, Any] = {
 }
 
 
-def kexec_root(tmp_path: Path, disabled: str) -> str:
-    """A directory standing in for / as the backend reads it: only the kexec switch."""
+def kexec_root(tmp_path: Path, disabled: str, lockdown: str | None = None) -> str:
+    """A directory standing in for / as the backend reads it: the kexec switch, and the lockdown mode."""
     root = tmp_path / "root"
     (root / "proc/sys/kernel").mkdir(parents=True)
     (root / "proc/sys/kernel/kexec_load_disabled").write_text(disabled + "\n")
+    if lockdown is not None:
+        (root / "sys/kernel/security").mkdir(parents=True)
+        modes = ("none", "integrity", "confidentiality")
+        (root / "sys/kernel/security/lockdown").write_text(
+            " ".join(f"[{m}]" if m == lockdown else m for m in modes) + "\n")
     return str(root)
 

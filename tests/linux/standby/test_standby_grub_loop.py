@@ -106,6 +106,17 @@ def test_kexec_load_finds_the_kernel_in_the_image(attach_loop: AttachLoop, tmp_p
     assert call["files"] == {argv[2]: KERNEL.decode(), initrd.removeprefix("--initrd="): INITRD.decode()}
 
 
+def test_under_lockdown_kexec_uses_kexec_file_load(attach_loop: AttachLoop, tmp_path: Path) -> None:
+    # A Secure Boot kernel refuses kexec_load; kexec_file_load (-s) checks the tenant kernel's signature.
+    loop, _, _ = grub_loop(attach_loop, tmp_path, "dos")
+    target = {"kernel": EXPECTED.kernel, "initrd": EXPECTED.initrd, "cmdline": EXPECTED.cmdline}
+    out = in_standby_namespace("kexec_load", loop, target=target,
+                               root=kexec_root(tmp_path, "0", lockdown="integrity"))
+    ok(out)
+    (call,) = out["kexec_calls"]
+    assert call["argv"][:3] == ["kexec", "--kexec-file-syscall", "--load"]
+
+
 def test_kexec_load_refused_when_the_kernel_disables_it(attach_loop: AttachLoop, tmp_path: Path) -> None:
     loop, _, _ = grub_loop(attach_loop, tmp_path, "dos")
     target = {"kernel": EXPECTED.kernel, "initrd": None, "cmdline": ""}
