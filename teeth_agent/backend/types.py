@@ -187,3 +187,5 @@ class BootloaderInstall:
     disk: str
     mode: BootMode
     efi_entry: str | None = None
+    # UEFI boot entries of earlier tenants' loaders deleted after ours was made, as "Boot0004 (debian)".
+    removed_entries: tuple[str, ...] = ()

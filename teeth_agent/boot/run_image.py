@@ -73,7 +73,8 @@ async def run(
         "image_id": params.image_id,
         "disk": disk,
         "config_drive": partition,
-        "bootloader": {"mode": grub.mode.value, "efi_entry": grub.efi_entry},
+        "bootloader": {"mode": grub.mode.value, "efi_entry": grub.efi_entry,
+                       "removed_entries": list(grub.removed_entries)},
         "action": action,
         "kexec": None if target is None else
         {"kernel": target.kernel, "initrd": target.initrd, "cmdline": target.cmdline},

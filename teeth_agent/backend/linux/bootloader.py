@@ -8,6 +8,7 @@ from pathlib import Path
 from teeth_agent.backend.errors import DeviceStateError, Unsupported
 from teeth_agent.backend.linux import configdrive
 from teeth_agent.backend.linux.allowlist import DeviceGuard
+from teeth_agent.backend.linux.efi_cleanup import remove_stale_entries
 from teeth_agent.backend.linux.exec import Runner
 from teeth_agent.backend.linux.image_fs import (
     GRUB_CONFIGS,
@@ -119,7 +120,10 @@ class LinuxBoot:
             ],
             timeout=TOOL_TIMEOUT,
         )
-        return BootloaderInstall(disk=disk, mode=mode, efi_entry="tenant")
+        # A stale entry first in BootOrder (or a firmware that falls back through the list) would boot
+        # an earlier tenant's loader, or a disk that now holds someone else's data.
+        removed = await remove_stale_entries(self._runner, keep_label="tenant")
+        return BootloaderInstall(disk=disk, mode=mode, efi_entry="tenant", removed_entries=removed)
 
     async def kexec_allowed(self) -> bool:
         try:
