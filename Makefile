@@ -44,8 +44,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check teeth_agent teeth_endpoint simulator testbed tests benchmarks
 	$(VENV)/bin/mypy
 
+# Every test that needs no root: tests/linux's parser and fake-runner tests included, its loop-device
+# tests (marked `linux`, see tests/linux/linux_loops.py NEEDS_ROOT) left to `make test-linux`.
 unit: $(STAMP)
-	$(VENV)/bin/pytest -q tests/unit tests/sim
+	$(VENV)/bin/pytest -q -m "not linux" tests/unit tests/sim tests/linux
 
 test: $(STAMP) lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests

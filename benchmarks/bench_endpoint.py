@@ -40,7 +40,7 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--ping-interval", type=float, default=10.0,
                        help="seconds between one agent's pings (default 10: twice the 20 s keepalive's rate)")
     group.add_argument("--status-interval", type=float, default=5.0,
-                       help="seconds between one agent's task_status (default 5; DESIGN: at least every 10)")
+                       help="seconds between one agent's task_status (default 5; agents: at least every 10)")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 While disconnected, records wait in a bounded buffer; when it is full the oldest is dropped and counted,
 and the first thing sent after reconnecting is a warning saying how many were lost. Records carry the
-task_id of the task that logged them, taken from a context variable the task runner sets (or from an
-explicit `task_id` attribute, as TaskContext.log adds).
+task_id of the task that logged them: an explicit `task_id` attribute (as TaskContext.log adds), else the
+context variable the task runner sets (`teeth_agent.tasks.context.current_task_id`).
 
 Records of the layers that carry these messages (connection, protocol, asyncio) are never forwarded: they
 would feed themselves.
@@ -17,14 +17,12 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
 from typing import Any
+
+from teeth_agent.tasks.context import current_task_id
 
 JsonObject = dict[str, Any]
 Send = Callable[[JsonObject], Coroutine[Any, Any, object]]
-
-# Set by the task runner in each task's own context; asyncio tasks and to_thread() inherit it.
-current_task_id: ContextVar[str | None] = ContextVar("teeth_agent_task_id", default=None)
 
 MAX_TEXT = 16 * 1024
 DEFAULT_EXCLUDE = ("teeth_agent.connection", "teeth_agent.protocol", "teeth_agent.dial", "asyncio")

@@ -7,9 +7,10 @@ exceptions become wire error payloads `{type, msg, details?}`.
 - TimeoutError -> `timeout`.
 - Anything else -> `internal` with the exception's class name only; the traceback stays in the local log.
 
-`standby.*` is accepted as an alias of the seed's `standbye.*`. Task families are assembled from the flow
-modules (`teeth_agent.commands.decom`, `teeth_agent.commands.standby`, each exporting `TASKS`) when they
-can be imported, plus any plugin modules named on the command line (which may export `COMMANDS` and `TASKS`).
+`standby.*` is accepted as an alias of the seed's `standbye.*` (the alias table is the protocol's,
+`teeth_agent.protocol.methods`). Task families are assembled from the flow modules
+(`teeth_agent.commands.decom`, `teeth_agent.commands.standby`, each exporting `TASKS`) when they can be
+imported, plus any plugin modules named on the command line (which may export `COMMANDS` and `TASKS`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from typing import Any
 from teeth_agent.backend.errors import BackendError, DeviceIOError, ToolError
 from teeth_agent.errors import CommandError, UnknownMethod
 from teeth_agent.http.errors import HttpError
+from teeth_agent.protocol.methods import canonical_method
 from teeth_agent.tasks.spec import AfterAck, CommandSpec, JsonObject, Outcome, StartTask, TaskSpec
 
 log = logging.getLogger(__name__)
 
 FLOW_MODULES = ("teeth_agent.commands.decom", "teeth_agent.commands.standby")
-ALIASES = {"standby.": "standbye."}
 
 
 def error_payload(exc: BaseException) -> JsonObject:
@@ -58,13 +59,6 @@ def _backend_details(exc: BackendError) -> JsonObject:
     if isinstance(exc, DeviceIOError) and exc.offset is not None:
         return {"offset": exc.offset}
     return {}
-
-
-def canonical_method(method: str) -> str:
-    for alias, canonical in ALIASES.items():
-        if method.startswith(alias):
-            return canonical + method[len(alias) :]
-    return method
 
 
 class Registry:

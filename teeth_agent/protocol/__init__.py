@@ -1,4 +1,4 @@
-"""The v1 wire protocol as a sans-I/O core shared by the agent and the endpoint (DESIGN.md section 3).
+"""The v1 wire protocol (docs/protocol.md) as a sans-I/O core shared by the agent and the endpoint.
 
 No asyncio, no sockets here (a test enforces it): `Session` turns bytes into events and messages into
 bytes; the I/O loop lives in `teeth_agent.connection`.

@@ -1,9 +1,9 @@
 """One line of bytes <-> one message. Pure functions; the hot path of the protocol.
 
-`decode` turns every way a line can break DESIGN.md section 3 into `RemoteProtocolError` with a reason
-naming what is wrong — including the exceptions `json` itself raises on hostile input (RecursionError on
-deep nesting, ValueError on integers with too many digits). Non-finite numbers (`NaN`, `Infinity`, `1e999`)
-are rejected because they are not JSON and could not be re-encoded.
+`decode` turns every way a line can break docs/protocol.md (sections 2-3) into `RemoteProtocolError`
+with a reason naming what is wrong — including the exceptions `json` itself raises on hostile input
+(RecursionError on deep nesting, ValueError on integers with too many digits). Non-finite numbers (`NaN`,
+`Infinity`, `1e999`) are rejected because they are not JSON and could not be re-encoded.
 
 `encode` writes compact ASCII JSON (non-ASCII escaped), so output is always valid UTF-8 even for strings
 holding lone surrogates that a peer sent as `\\ud800` escapes.

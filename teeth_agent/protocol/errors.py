@@ -3,8 +3,9 @@
 - `LocalProtocolError`: this side misused the session (sent a response to a command that is not pending,
   reused a pending id, sent after a fatal error, built an invalid message). A bug on our side;
   never sent on the wire.
-- `RemoteProtocolError`: the peer broke DESIGN.md section 3. The session never lets it escape
-  `next_event()`: it becomes a `Violation` event whose `fatal` message the caller sends before closing.
+- `RemoteProtocolError`: the peer broke docs/protocol.md (its section 9 lists how). The session never
+  lets it escape `next_event()`: it becomes a `Violation` event whose `fatal` message the caller sends
+  before closing.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The four v1 messages as frozen dataclasses that validate in their constructors.
 
-`Command`, `Success`, `Error` (with its `ErrorPayload`) and `Fatal` mirror the wire table of DESIGN.md
+`Command`, `Success`, `Error` (with its `ErrorPayload`) and `Fatal` mirror the wire table of docs/protocol.md
 section 3. Constructing one with a wrong type raises `LocalProtocolError`: a message object that exists is
 always valid, so the encoder never has to check again. The codec (`codec.py`) builds them from decoded
 peer input after its own checks, which map to `RemoteProtocolError` instead.

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from teeth_agent.backend.api import Backend, Progress
+
+# The task whose code is running, set by the runner in each task's own context (asyncio tasks and
+# to_thread() inherit it); the log forwarder tags records with it.
+current_task_id: ContextVar[str | None] = ContextVar("teeth_agent_task_id", default=None)
 
 
 @dataclass(frozen=True)

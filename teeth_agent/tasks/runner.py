@@ -27,9 +27,8 @@ from typing import Any
 
 from teeth_agent.backend.api import Backend, Clock
 from teeth_agent.errors import Busy, CommandError, Internal, InvalidParams
-from teeth_agent.logforward import current_task_id
 from teeth_agent.params import get_str
-from teeth_agent.tasks.context import TaskContext
+from teeth_agent.tasks.context import TaskContext, current_task_id
 from teeth_agent.tasks.progress import Update
 from teeth_agent.tasks.records import JsonObject, TaskRecord, TaskState
 from teeth_agent.tasks.reporter import ProgressReporter

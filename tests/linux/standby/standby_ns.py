@@ -31,6 +31,7 @@ from teeth_agent.backend.linux.factory import make_linux_backend
 from teeth_agent.backend.types import BootMode, KexecTarget
 from teeth_agent.commands.standby import TASKS
 from teeth_agent.errors import CommandError
+from teeth_agent.http.errors import HttpError
 from teeth_agent.tasks.context import TaskContext
 
 SPECS = {spec.method: spec for spec in TASKS}
@@ -75,7 +76,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                                       root=Path(root) if root else Path("/"))
     try:
         result = await op(backend, spec["op"], spec["args"].get("disk", allow[0]), spec["args"])
-    except (BackendError, CommandError) as exc:
+    except (BackendError, CommandError, HttpError) as exc:
         out: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
         out["type"] = getattr(exc, "type", None)
     else:

@@ -1,4 +1,4 @@
-"""Every violation of DESIGN.md section 3 that one line can carry is a RemoteProtocolError naming it."""
+"""Every violation that one line can carry (docs/protocol.md section 9) is a RemoteProtocolError naming it."""
 
 from __future__ import annotations
 
