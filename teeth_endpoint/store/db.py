@@ -6,6 +6,7 @@ here); the PostgreSQL adapter rewrites `?` to `%s`, so no statement may contain 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -32,6 +33,6 @@ class Db(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
 
-    def events(self) -> AsyncIterator[str]:
+    def events(self, ready: asyncio.Event | None = None) -> AsyncIterator[str]:
         """Payloads notified by any instance (ours included), until cancelled."""
         ...

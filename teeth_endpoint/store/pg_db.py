@@ -59,7 +59,7 @@ class PgDb:
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise StoreUnavailable(f"PostgreSQL store {redact(self.url)}: {exc}") from None
 
-    async def events(self) -> AsyncIterator[str]:
+    async def events(self, ready: asyncio.Event | None = None) -> AsyncIterator[str]:
         first = True
         while True:
             try:
@@ -70,6 +70,8 @@ class PgDb:
                 continue
             try:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                if ready is not None:
+                    ready.set()
                 if not first:
                     yield RESYNC
                 first = False

@@ -109,3 +109,23 @@ class Command:
     target: str
     method: str
     params: JsonObject
+
+
+@dataclass(frozen=True)
+class LinkUp:
+    agent_id: str
+    boot_id: str
+    agent_version: str
+    backend: str
+    methods: tuple[str, ...]
+    peer: str
+    instance: str
+    now: float
+
+
+@dataclass(frozen=True)
+class LinkDown:
+    agent_id: str
+    instance: str
+    epoch: int
+    now: float

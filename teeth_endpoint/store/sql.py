@@ -15,6 +15,7 @@ is just a string.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import AsyncIterator, Sequence
@@ -25,7 +26,16 @@ from teeth_agent.erase.certificate import certificate_digest
 from teeth_endpoint.store import schema
 from teeth_endpoint.store.db import Db, Row, Tx
 from teeth_endpoint.store.errors import StoreError
-from teeth_endpoint.store.records import AgentRecord, Command, JsonObject, StatusIn, TaskRecord, WriteOutcome
+from teeth_endpoint.store.records import (
+    AgentRecord,
+    Command,
+    JsonObject,
+    LinkDown,
+    LinkUp,
+    StatusIn,
+    TaskRecord,
+    WriteOutcome,
+)
 from teeth_endpoint.wire import LogRecord
 
 FINAL = ("complete", "error")
@@ -76,8 +86,9 @@ class Store:
     async def close(self) -> None:
         await self.db.close()
 
-    def events(self) -> AsyncIterator[str]:
-        return self.db.events()
+    def events(self, ready: asyncio.Event | None = None) -> AsyncIterator[str]:
+        """Payloads every instance notified; `ready` is set once subscribed (nothing after is missed)."""
+        return self.db.events(ready)
 
     async def migrate(self) -> int:
         """Apply the migrations not yet applied; returns the schema version. Safe with several instances."""
@@ -125,6 +136,15 @@ class Store:
 
     # -- agents ----------------------------------------------------------------------------------------
 
+    async def agents_connected(self, links: Sequence[LinkUp]) -> list[AgentRecord]:
+        """Many `agent_connected` in one transaction (a fleet reconnecting at once)."""
+        async with self.db.transaction() as tx:
+            return [await self._connected(tx, up) for up in links]
+
+    async def agents_disconnected(self, links: Sequence[LinkDown]) -> list[bool]:
+        async with self.db.transaction() as tx:
+            return [await self._disconnected(tx, down) for down in links]
+
     async def agent_connected(
         self,
         *,
@@ -138,33 +158,39 @@ class Store:
         now: float,
     ) -> AgentRecord:
         """Record a new link held by `instance`; its `epoch` fences every older link of the agent."""
-        async with self.db.transaction() as tx:
-            rows = await tx.execute(
-                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, 1, ?, 1)"
-                " ON CONFLICT (agent_id) DO UPDATE SET boot_id = excluded.boot_id,"
-                " agent_version = excluded.agent_version, backend = excluded.backend,"
-                " methods = excluded.methods, peer = excluded.peer,"
-                " boots = agents.boots + CASE WHEN agents.boot_id = excluded.boot_id THEN 0 ELSE 1 END,"
-                " last_seen = excluded.last_seen, connected = 1, holder = excluded.holder,"
-                " epoch = agents.epoch + 1"
-                f" RETURNING {_AGENT_COLUMNS}",
-                (agent_id, boot_id, agent_version, backend, _dumps(list(methods)), peer, now, now, instance),
-            )
-            record = _agent(rows[0])
-            await tx.notify(_dumps({"k": "link", "a": agent_id, "i": instance, "e": record.epoch}))
-            return record
+        up = LinkUp(agent_id, boot_id, agent_version, backend, tuple(methods), peer, instance, now)
+        return (await self.agents_connected([up]))[0]
+
+    async def _connected(self, tx: Tx, up: LinkUp) -> AgentRecord:
+        rows = await tx.execute(
+            f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, 1, ?, 1)"
+            " ON CONFLICT (agent_id) DO UPDATE SET boot_id = excluded.boot_id,"
+            " agent_version = excluded.agent_version, backend = excluded.backend,"
+            " methods = excluded.methods, peer = excluded.peer,"
+            " boots = agents.boots + CASE WHEN agents.boot_id = excluded.boot_id THEN 0 ELSE 1 END,"
+            " last_seen = excluded.last_seen, connected = 1, holder = excluded.holder,"
+            " epoch = agents.epoch + 1"
+            f" RETURNING {_AGENT_COLUMNS}",
+            (up.agent_id, up.boot_id, up.agent_version, up.backend, _dumps(list(up.methods)), up.peer,
+             up.now, up.now, up.instance),
+        )  # fmt: skip
+        record = _agent(rows[0])
+        await tx.notify(_dumps({"k": "link", "a": up.agent_id, "i": up.instance, "e": record.epoch}))
+        return record
 
     async def agent_disconnected(self, agent_id: str, instance: str, epoch: int, now: float) -> bool:
         """True when this was the agent's current link; a fenced one changes nothing."""
-        async with self.db.transaction() as tx:
-            rows = await tx.execute(
-                "UPDATE agents SET connected = 0, last_seen = ?"
-                " WHERE agent_id = ? AND holder = ? AND epoch = ? AND connected = 1 RETURNING agent_id",
-                (now, agent_id, instance, epoch),
-            )
-            if rows:
-                await tx.notify(_dumps({"k": "agent", "a": agent_id}))
-            return bool(rows)
+        return (await self.agents_disconnected([LinkDown(agent_id, instance, epoch, now)]))[0]
+
+    async def _disconnected(self, tx: Tx, down: LinkDown) -> bool:
+        rows = await tx.execute(
+            "UPDATE agents SET connected = 0, last_seen = ?"
+            " WHERE agent_id = ? AND holder = ? AND epoch = ? AND connected = 1 RETURNING agent_id",
+            (down.now, down.agent_id, down.instance, down.epoch),
+        )
+        if rows:
+            await tx.notify(_dumps({"k": "agent", "a": down.agent_id}))
+        return bool(rows)
 
     async def agent(self, agent_id: str, now: float | None = None) -> AgentRecord | None:
         found = await self.agents(agent_id=agent_id, now=now)

@@ -76,9 +76,11 @@ class SqliteDb:
             for queue in self._subscribers:
                 queue.put_nowait(payload)
 
-    async def events(self) -> AsyncIterator[str]:
+    async def events(self, ready: asyncio.Event | None = None) -> AsyncIterator[str]:
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscribers.add(queue)
+        if ready is not None:
+            ready.set()
         try:
             while True:
                 yield await queue.get()

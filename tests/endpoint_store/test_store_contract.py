@@ -159,7 +159,8 @@ async def test_credentials_are_looked_up_by_hash(store: Store) -> None:
 
 
 async def test_commands_are_claimed_once_and_answered(store: Store) -> None:
-    events = store.events()
+    ready = asyncio.Event()
+    events = store.events(ready)
     seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def listen() -> None:
@@ -169,7 +170,7 @@ async def test_commands_are_claimed_once_and_answered(store: Store) -> None:
 
     listener = asyncio.create_task(listen())
     try:
-        await asyncio.sleep(0.3)  # the LISTEN session is up (PostgreSQL); SQLite subscribes at once
+        await ready.wait()
         cid = await store.add_command(agent_id="a1", origin="i1", target="i2", method="status", params={},
                                       now=1.0)  # fmt: skip
         assert await store.claim_command(cid, "i3") is None
