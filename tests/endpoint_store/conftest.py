@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+# The scripted agent of the endpoint's unit tests (a second link for one agent id, on demand).
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "endpoint"))
 
 import pytest
 from pg_server import PgServer
