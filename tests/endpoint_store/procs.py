@@ -93,10 +93,14 @@ class Api:
         assert status in (200, 201, 202), (status, reply)
         return reply
 
-    async def wait_connected(self, count: int, within: float = 60.0) -> list[dict[str, Any]]:
+    async def wait_connected(
+        self, count: int, within: float = 60.0, avoiding: str | None = None
+    ) -> list[dict[str, Any]]:
+        """At least `count` connected agents (none of them through instance `avoiding`)."""
         async with asyncio.timeout(within):
             while True:
-                agents = [a for a in (await self.get("/v1/agents"))["agents"] if a["connected"]]
+                agents = [a for a in (await self.get("/v1/agents"))["agents"]
+                          if a["connected"] and a["instance"] != avoiding]  # fmt: skip
                 if len(agents) >= count:
                     return agents
                 await asyncio.sleep(0.2)

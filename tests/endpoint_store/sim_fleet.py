@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from simulator.machine.backend import make_backend
+from simulator.machine.clock import SimClock
 from teeth_agent.agent import Agent, AgentConfig
 from teeth_agent.commands.wiring import AgentCommands
 from teeth_agent.dial import Backoff, parse_endpoint
@@ -33,7 +34,8 @@ async def main(state: Path, count: int, urls: list[str]) -> None:
                 call_timeout=10.0,
                 ack_timeout=60.0,
             )
-            backend = make_backend("vm", seed=i, serial=f"SER{i:04d}")
+            # 50x real time (not the default 1000x): an erase lasts long enough to be cut in the middle.
+            backend = make_backend("vm", seed=i, serial=f"SER{i:04d}", clock=SimClock(50.0))
             agent = Agent(config, backend, logs=LogForwarder(), store=MemoryStore(), commands=AgentCommands())
             tg.create_task(agent.run())
         print("running", flush=True)
