@@ -10,6 +10,7 @@ for any other reason is split, so one bad item fails alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
@@ -24,7 +25,9 @@ Flush = Callable[[list[T]], Awaitable[list[R]]]  # one result per item, in order
 
 
 class Batcher(Generic[T, R]):
-    def __init__(self, name: str, flush: Flush[T, R], *, max_batch: int = 2000, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self, name: str, flush: Flush[T, R], *, max_batch: int = 2000, max_backoff: float = 5.0
+    ) -> None:
         self.name = name
         self._flush = flush
         self._max_batch = max_batch
@@ -43,10 +46,8 @@ class Batcher(Generic[T, R]):
         """Write what is queued (if the database is there), then stop."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         for _, fut in self._queue:
             if not fut.done():

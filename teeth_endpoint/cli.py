@@ -28,9 +28,9 @@ from pathlib import Path
 
 from teeth_endpoint.api import Endpoint
 from teeth_endpoint.control import ControlServer, default_control_path
+from teeth_endpoint.credentials import Credentials
 from teeth_endpoint.display import format_log
 from teeth_endpoint.gcpolicy import GcPolicy
-from teeth_endpoint.credentials import Credentials
 from teeth_endpoint.http_api.app import ApiServer
 from teeth_endpoint.http_api.auth import ApiAuth
 from teeth_endpoint.plane import ControlPlane
@@ -90,7 +90,9 @@ async def serve(args: argparse.Namespace) -> None:
     async with contextlib.AsyncExitStack() as stack:
         store = None
         if args.state_dir or args.store:
-            store = await open_store(url=args.store, state_dir=args.state_dir, log_retention=args.log_retention)
+            store = await open_store(
+                url=args.store, state_dir=args.state_dir, log_retention=args.log_retention
+            )
             stack.push_async_callback(store.close)
             log.info("store: %s", redact(args.store) if args.store else f"SQLite in {args.state_dir}")
         await _serve(args, token, api_token, tls, store)
@@ -116,8 +118,9 @@ async def _serve(
             log.info("instance %s", plane.instance_id)
             if args.api:
                 api = ApiServer(plane, ApiAuth(store, api_token), creds)
-                log.info("HTTP API on %s%s", await api.start(args.api), " (bearer token required)" if api_token
-                         else " (no token: anyone who can reach it may drive the fleet)")
+                bound = await api.start(args.api)
+                need = "bearer token required" if api_token else "no token: anyone reaching it may drive it"
+                log.info("HTTP API on %s (%s)", bound, need)
                 stack.push_async_callback(api.close)
         for url in args.listen:
             log.info("listening on %s", await ep.listen(url, tls))

@@ -15,7 +15,9 @@ from teeth_endpoint.wire import Handshake, LogRecord, TaskStatus
 
 
 class LinkHooks(Protocol):
-    def check_credential(self, params: JsonObject, peer: str, tls_subject: str | None) -> Awaitable[str | None] | None:
+    def check_credential(
+        self, params: JsonObject, peer: str, tls_subject: str | None
+    ) -> Awaitable[str | None] | None:
         """Why this handshake's credential is refused (None: accepted); None instead of an awaitable:
         the server's own shared-token check applies."""
 

@@ -156,10 +156,8 @@ class ControlPlane:
         if conn not in self._epochs:
             self._epochs[conn] = self._ups.submit(up)
         for summary in hs.tasks:  # what the agent still holds: durable too (duplicates change nothing)
-            try:
+            with contextlib.suppress(BadParams):
                 self._statuses.submit(self._status_in(agent_id, parse_task_status(summary)))
-            except BadParams:
-                pass
 
     def link_down(self, agent_id: str, conn: Connection) -> None:
         epoch = self._epochs.pop(conn, None)
@@ -249,7 +247,8 @@ class ControlPlane:
             return
         mine = self._epochs.get(conn)
         if mine is not None and mine.done() and not mine.cancelled() and mine.result() < epoch:
-            log.info("agent %s linked to instance %s (epoch %d): closing our older link", agent_id, holder, epoch)
+            log.info("agent %s linked to instance %s (epoch %d): closing our older link",
+                     agent_id, holder, epoch)
             conn.close_soon(f"replaced by a newer link on endpoint instance {holder}")
 
     # -- calls, local or through the holder ------------------------------------------------------------
@@ -273,7 +272,9 @@ class ControlPlane:
             await self.store.put_inventory(agent_id, kind, result, self._clock())
         return result
 
-    async def _remote_call(self, agent_id: str, method: str, params: JsonObject, timeout: float) -> JsonObject:
+    async def _remote_call(
+        self, agent_id: str, method: str, params: JsonObject, timeout: float  # noqa: ASYNC109
+    ) -> JsonObject:
         holder = await self.store.holder(agent_id)
         if holder is None or holder[0] == self.instance_id:
             raise AgentNotConnected(agent_id)
@@ -287,7 +288,9 @@ class ControlPlane:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.shield(waiter), COMMAND_POLL)
         except TimeoutError:
-            raise CallTimeout(f"{method} to {agent_id} via instance {holder[0]}: no answer in {timeout:g} s")
+            raise CallTimeout(
+                f"{method} to {agent_id} via instance {holder[0]}: no answer in {timeout:g} s"
+            ) from None
         finally:
             self._replies.pop(cid, None)
         self._spawn(self._forget_command(cid))
@@ -398,7 +401,9 @@ class ControlPlane:
 
     # -- logs ------------------------------------------------------------------------------------------
 
-    async def follow_logs(self, *, agent_id: str | None = None, backlog: int = 50) -> AsyncIterator[LogRecord]:
+    async def follow_logs(
+        self, *, agent_id: str | None = None, backlog: int = 50
+    ) -> AsyncIterator[LogRecord]:
         """Recent then live log records of every instance's agents, until the consumer stops."""
         feed: Feed[int] = Feed(1)
         self._log_feeds.add(feed)

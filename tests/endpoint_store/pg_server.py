@@ -28,15 +28,15 @@ class PgServer:
 
     def start(self) -> None:
         if not (PG_BIN / "initdb").exists():
-            raise RuntimeError(f"{PG_BIN}/initdb missing: install the postgresql package (deps/apt-endpoint.txt)")
+            raise RuntimeError(f"{PG_BIN}/initdb missing: install postgresql (deps/apt-endpoint.txt)")
         self.sock.mkdir()
         if os.getuid() == 0:
             user = pwd.getpwnam(RUN_AS)
             for path in (self.root, self.sock):
                 os.chown(path, user.pw_uid, user.pw_gid)
         subprocess.run(
-            _as_user([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "teeth", "-A", "trust", "-E", "UTF8",
-                      "--no-sync"]),
+            _as_user([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "teeth", "-A", "trust",
+                      "-E", "UTF8", "--no-sync"]),
             check=True, capture_output=True,
         )  # fmt: skip
         self._start()

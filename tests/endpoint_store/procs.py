@@ -76,12 +76,13 @@ class Api:
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def request(self, method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
-        async with aiohttp.ClientSession(headers=self.headers) as s:
-            async with s.request(method, self.url + path, json=body, **kw) as r:
-                text = await r.text()
-                if r.content_type == "application/json":
-                    return r.status, await r.json()
-                return r.status, text
+        async with aiohttp.ClientSession(headers=self.headers) as s, s.request(
+            method, self.url + path, json=body, **kw
+        ) as r:
+            text = await r.text()
+            if r.content_type == "application/json":
+                return r.status, await r.json()
+            return r.status, text
 
     async def get(self, path: str, **kw: Any) -> Any:
         status, body = await self.request("GET", path, **kw)

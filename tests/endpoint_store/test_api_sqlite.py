@@ -54,7 +54,8 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(tmp_path: Path) 
         for client in (anonymous, wrong):
             code, body = await client.request("GET", "/v1/agents")
             assert code == 401 and body["error"]["type"] == "unauthorized"
-        code, body = await api.request("POST", "/v1/agents/x/tasks", {"method": "m", "params": {"x": "y" * (2 << 20)}})
+        huge = {"method": "m", "params": {"x": "y" * (2 << 20)}}
+        code, body = await api.request("POST", "/v1/agents/x/tasks", huge)
         assert code == 413 and body["error"]["type"] == "too_large"
         code, body = await api.request("POST", "/v1/agents/x/tasks", data=b"{not json")
         assert code == 400 and body["error"]["type"] == "bad_request"
@@ -96,7 +97,8 @@ async def test_task_progress_streams_as_server_sent_events(tmp_path: Path) -> No
         started = await api.post(f"/v1/agents/{agent['agent_id']}/tasks",
                                  {"method": "decom.disk_erase", "params": {"mode": "quick"}})  # fmt: skip
         events = []
-        async with aiohttp.ClientSession() as s, s.get(f"{ep.api_url}/v1/tasks/{started['task_id']}/events") as r:
+        stream = f"{ep.api_url}/v1/tasks/{started['task_id']}/events"
+        async with aiohttp.ClientSession() as s, s.get(stream) as r:
             assert r.headers["Content-Type"] == "text/event-stream"
             async for raw in r.content:
                 line = raw.decode().strip()

@@ -25,8 +25,8 @@ async def test_a_task_started_where_the_agent_is_not_linked_completes(pg: PgServ
         agent_id = agent["agent_id"]
         status = await b.client().post(f"/v1/agents/{agent_id}/commands", {"method": "status"})
         assert status["result"]["agent_id"] == agent_id
-        started = await b.client().post(f"/v1/agents/{agent_id}/tasks",
-                                        {"method": "decom.disk_erase", "params": {"mode": "quick"}})  # fmt: skip
+        erase = {"method": "decom.disk_erase", "params": {"mode": "quick"}}
+        started = await b.client().post(f"/v1/agents/{agent_id}/tasks", erase)
         task = await b.client().get(f"/v1/tasks/{started['task_id']}?wait=60")
         assert task["state"] == "complete", task
         certs = (await b.client().get(f"/v1/certificates?agent_id={agent_id}"))["certificates"]
@@ -55,7 +55,7 @@ async def test_a_second_link_on_another_instance_fences_the_first(pg: PgServer, 
     await b.start()
     try:
         first = FakeAgent("twin")
-        conn1, run1, _ = await first.connect(a.agent_url)
+        _, run1, _ = await first.connect(a.agent_url)
         await a.client().wait_connected(1)
         second = FakeAgent("twin", boot_id="boot-2")
         conn2, run2, _ = await second.connect(b.agent_url)
@@ -95,7 +95,7 @@ async def test_failover_every_final_once_and_a_survivor_sees_each(pg: PgServer, 
         on_victim = {a["agent_id"] for a in agents if a["instance"] == victim}
         assert any(t["agent_id"] in on_victim and t["state"] in ("pending", "running") for t in before)
         finals = await asyncio.gather(*(watcher.get(f"/v1/tasks/{t}?wait=300") for t in tasks))
-        assert [f["state"] for f in finals] == ["complete"] * count, [f for f in finals if f["state"] != "complete"]
+        assert [f["state"] for f in finals] == ["complete"] * count
         rehomed = await watcher.wait_connected(count, avoiding=victim)
         assert len(rehomed) == count and victim not in {a["instance"] for a in rehomed}
         database = url.split("@/", 1)[1].split("?")[0]

@@ -116,7 +116,8 @@ async def test_a_status_for_another_agents_task_changes_nothing(store: Store) ->
     out = await store.write_statuses([status("t1", 1, "complete", agent_id="intruder")])
     assert out.changed == [] and await store.final_count("t1") == 0
     with pytest.raises(StoreError, match="belongs to agent"):
-        await store.task_started(task_id="t1", agent_id="a2", method="m", params={}, started_by="api", now=1.0)
+        await store.task_started(task_id="t1", agent_id="a2", method="m", params={}, started_by="api",
+                                 now=1.0)  # fmt: skip
 
 
 async def test_sql_metacharacters_in_every_field_are_just_text(store: Store) -> None:
@@ -128,7 +129,8 @@ async def test_sql_metacharacters_in_every_field_are_just_text(store: Store) -> 
     await store.task_started(task_id=NASTY, agent_id=NASTY, method=NASTY, params={NASTY: NASTY},
                              started_by=NASTY, now=3.0)  # fmt: skip
     cert = sealed(NASTY, task_id=NASTY)
-    await store.write_statuses([status(NASTY, 1, "complete", agent_id=NASTY, result={"certificates": [cert]})])
+    final = status(NASTY, 1, "complete", agent_id=NASTY, result={"certificates": [cert]})
+    await store.write_statuses([final])
     await store.add_logs([LogRecord(NASTY, "info", NASTY, 1.0, NASTY, NASTY, {NASTY: NASTY})], 4.0)
     agent = await store.agent(NASTY)
     assert agent is not None and agent.methods == (NASTY,) and agent.holder == NASTY
