@@ -106,11 +106,21 @@ def make_config(args: argparse.Namespace, kernel: KernelOptions) -> AgentConfig:
         endpoints=endpoints,
         state_dir=args.state_dir or Path(kernel.get("state_dir") or DEFAULT_STATE_DIR),
         agent_id=args.agent_id or kernel.get("agent_id"),
-        token=_read_token(args.token_file),
+        token=_token(args, kernel),
         tls=tls,
         plugins=tuple(args.plugin),
         heartbeat_interval=args.heartbeat_interval,
     )
+
+
+def _token(args: argparse.Namespace, kernel: KernelOptions) -> str | None:
+    """--token-file, else `teeth.token_file=` (a file on a config drive), else `teeth.token=`: a
+    per-agent token from enrollment or the shared fleet one. Never logged."""
+    if args.token_file is not None:
+        return _read_token(args.token_file)
+    if kernel.get("token_file"):
+        return _read_token(Path(str(kernel.get("token_file"))))
+    return kernel.get("token") or None
 
 
 def _read_token(path: Path | None) -> str | None:
