@@ -43,7 +43,8 @@ async def test_an_enrolled_agent_needs_its_own_token(tmp_path: Path) -> None:
         with pytest.raises(CommandFailed, match="missing or wrong"):
             await FakeAgent("node-3").connect(ep.agent_url, token="unknown")
         conn, run, _ = await FakeAgent("node-1").connect(ep.agent_url, token=token)
-        lab, lab_run, _ = await FakeAgent("node-4").connect(ep.agent_url, token="lab-fleet")  # still an option
+        # The shared fleet token still admits an agent that is not enrolled.
+        lab, lab_run, _ = await FakeAgent("node-4").connect(ep.agent_url, token="lab-fleet")
         code, out, _ = await ctl(ep, "agents")
         assert code == 0 and "node-1" in out and "node-4" in out and "node-2" not in out
         code, out, _ = await ctl(ep, "call", "node-1", "status")
