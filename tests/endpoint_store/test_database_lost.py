@@ -34,7 +34,8 @@ async def test_statuses_wait_for_the_database_and_are_written_once(own_pg: PgSer
             running = {"task_id": "t1", "method": "fake.task", "seq": 1, "state": "running", "percent": 5.0}
             assert await conn.call("task_status", running) == {}
             own_pg.stop()
-            final = {"task_id": "t1", "method": "fake.task", "seq": 2, "state": "complete", "result": {"n": 1}}
+            final = {"task_id": "t1", "method": "fake.task", "seq": 2, "state": "complete",
+                     "result": {"n": 1}}  # fmt: skip
             with pytest.raises(CallTimeout):
                 await conn.call("task_status", final, timeout=2.0)  # not acknowledged: not written
             assert not conn.closed and "node-1" in ep.server.links  # the link stays up
