@@ -481,10 +481,17 @@ class Store:
 
     # -- commands (routing between instances) ----------------------------------------------------------
 
+    async def _transient(self, tx: Tx) -> None:
+        # A command row lives for one call: if the database crashes, the caller times out anyway, so
+        # its commits need not wait for the disk (they are still atomic and ordered).
+        if self.db.dialect == "postgresql":
+            await tx.execute("SET LOCAL synchronous_commit = off")
+
     async def add_command(
         self, *, agent_id: str, origin: str, target: str, method: str, params: JsonObject, now: float
     ) -> int:
         async with self.db.transaction() as tx:
+            await self._transient(tx)
             rows = await tx.execute(
                 "INSERT INTO commands (agent_id, origin, target, method, params, state, created)"
                 " VALUES (?, ?, ?, ?, ?, 'queued', ?) RETURNING command_id",
@@ -497,6 +504,7 @@ class Store:
     async def claim_command(self, command_id: int, target: str) -> Command | None:
         """The command, if it is queued for `target` (the claim makes a second delivery a no-op)."""
         async with self.db.transaction() as tx:
+            await self._transient(tx)
             rows = await tx.execute(
                 "UPDATE commands SET state = 'running'"
                 " WHERE command_id = ? AND target = ? AND state = 'queued'"
@@ -518,6 +526,7 @@ class Store:
 
     async def finish_command(self, command_id: int, origin: str, reply: JsonObject) -> None:
         async with self.db.transaction() as tx:
+            await self._transient(tx)
             await tx.execute(
                 "UPDATE commands SET state = 'done', reply = ? WHERE command_id = ?",
                 (_dumps(reply), command_id),
@@ -533,6 +542,7 @@ class Store:
 
     async def drop_command(self, command_id: int) -> None:
         async with self.db.transaction() as tx:
+            await self._transient(tx)
             await tx.execute("DELETE FROM commands WHERE command_id = ?", (command_id,))
 
     # -- figures ---------------------------------------------------------------------------------------
