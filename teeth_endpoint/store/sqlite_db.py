@@ -65,13 +65,14 @@ class SqliteDb:
             raise StoreUnavailable("the SQLite store is closed")
         async with self._lock:
             tx = _SqliteTx(self, conn)
-            await self._run(conn.execute, "BEGIN IMMEDIATE")
             try:
+                await self._run(_begin, conn)
                 yield tx
             except BaseException:
-                await self._run(conn.execute, "ROLLBACK")
+                # Shielded: a cancelled caller (a batcher stopping) must still leave the connection clean.
+                await asyncio.shield(self._run(_rollback, conn))
                 raise
-            await self._run(conn.execute, "COMMIT")
+            await asyncio.shield(self._run(conn.execute, "COMMIT"))
         for payload in tx.notes:
             for queue in self._subscribers:
                 queue.put_nowait(payload)
@@ -86,6 +87,17 @@ class SqliteDb:
                 yield await queue.get()
         finally:
             self._subscribers.discard(queue)
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:  # left open by a caller cancelled between BEGIN and its end
+        conn.execute("ROLLBACK")
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 class _SqliteTx:

@@ -185,3 +185,16 @@ async def test_commands_are_claimed_once_and_answered(store: Store) -> None:
         assert kinds == ["cmd", "reply"]
     finally:
         listener.cancel()
+
+
+async def test_a_writer_cancelled_mid_transaction_leaves_the_store_usable(store: Store) -> None:
+    # Cancelled after 0, 1, 2, ... loop turns: somewhere between BEGIN and COMMIT for most of them.
+    for turns in range(30):
+        write = asyncio.create_task(store.write_statuses([status(f"t{turns}", 1), status(f"u{turns}", 1)]))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        write.cancel()
+        await asyncio.gather(write, return_exceptions=True)
+    out = await store.write_statuses([status("after", 1)])
+    assert out.changed == [("after", 1)]
+    await store.instance_gone("i1", 1.0)
