@@ -32,7 +32,7 @@ apt: $(APT_STAMP)
 $(STAMP): pyproject.toml $(APT_STAMP)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[sim,test,testbed]'
+	$(PY) -m pip install -q -e '.[sim,test,testbed,endpoint]'
 	@touch $@
 
 setup: $(STAMP)

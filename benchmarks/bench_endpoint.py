@@ -54,6 +54,7 @@ class Result:
     server_rss_mib: float
     server_cpu: float  # fraction of one core the server used during the load phase
     client_cpu: float  # the same for this process, which plays every agent
+    status_p99_ms: float = float("nan")  # task_status sent to acknowledged
 
 
 def _proc_cpu_seconds(pid: int) -> float:
@@ -75,9 +76,11 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
-async def _measure(mode: str, agents: int, seconds: float, ping: float, status: float) -> Result:
+async def _measure(
+    mode: str, agents: int, seconds: float, ping: float, status: float, extra: tuple[str, ...] = ()
+) -> Result:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.endpoint_proc", "--mode", mode, "--fds", str(agents + 1000),
+        sys.executable, "-m", "benchmarks.endpoint_proc", "--mode", mode, "--fds", str(agents + 1000), *extra,
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None and proc.stdin is not None
@@ -118,6 +121,7 @@ async def _load(pid: int, port: int, agents: int, seconds: float, ping: float, s
         server_rss_mib=_proc_rss_mib(pid),
         server_cpu=(_proc_cpu_seconds(pid) - cpu0) / elapsed,
         client_cpu=(time.process_time() - own0) / elapsed,
+        status_p99_ms=_percentile(stats.status_latencies, 0.99) * 1000,
     )
     for client in clients:
         client.close()
@@ -139,6 +143,7 @@ def _median(results: list[Result]) -> Result:
         server_rss_mib=max(r.server_rss_mib for r in results),
         server_cpu=med("server_cpu"),
         client_cpu=med("client_cpu"),
+        status_p99_ms=med("status_p99_ms"),
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)  # seconds, pings answered during the load phase
+    status_latencies: list[float] = field(default_factory=list)  # task_status sent to acknowledged
     responses: int = 0
     errors: int = 0
     measuring: bool = False
@@ -80,6 +81,8 @@ class Client(asyncio.Protocol):
             stats.responses += 1
             if msg_id[0] == "p":
                 stats.latencies.append(now - sent)
+            else:
+                stats.status_latencies.append(now - sent)
 
     def ping(self) -> None:
         self._n += 1

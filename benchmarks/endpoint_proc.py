@@ -4,6 +4,8 @@
 
 Prints `READY <port>` once listening on 127.0.0.1, then serves until stdin closes.
 - `endpoint`: the real reference endpoint (teeth_endpoint.api.Endpoint).
+- `sqlite`: the same with its control plane on a SQLite store in --state-dir (every status durable
+  before it is acknowledged).
 - `echo`: the baseline — a bare asyncio Protocol that answers every command line with a success carrying
   its params (json.loads + json.dumps, no protocol core, no validation, no bookkeeping).
 """
@@ -18,6 +20,8 @@ import sys
 
 from teeth_endpoint.api import Endpoint
 from teeth_endpoint.gcpolicy import GcPolicy
+from teeth_endpoint.plane import ControlPlane
+from teeth_endpoint.store import open_store
 
 
 def raise_fd_limit(wanted: int) -> int:
@@ -64,7 +68,7 @@ async def wait_stdin_closed() -> None:
     await loop.run_in_executor(None, sys.stdin.buffer.read)
 
 
-async def main_async(mode: str, fds: int) -> None:
+async def main_async(mode: str, fds: int, state_dir: str | None = None) -> None:
     raise_fd_limit(fds)
     if mode == "echo":
         server = await asyncio.get_running_loop().create_server(EchoServer, "127.0.0.1", 0, backlog=4096)
@@ -76,16 +80,24 @@ async def main_async(mode: str, fds: int) -> None:
     # As `teeth-endpoint serve` runs it: with its GC policy.
     async with Endpoint(heartbeat_interval=60.0, gc_policy=GcPolicy()) as ep:
         url = await ep.listen("tcp://127.0.0.1:0")
+        if mode == "sqlite":
+            store = await open_store(state_dir=state_dir)
+            async with ControlPlane(ep, store):
+                print(f"READY {url.rsplit(':', 1)[1]}", flush=True)
+                await wait_stdin_closed()
+            await store.close()
+            return
         print(f"READY {url.rsplit(':', 1)[1]}", flush=True)
         await wait_stdin_closed()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["endpoint", "echo"], required=True)
+    parser.add_argument("--mode", choices=["endpoint", "echo", "sqlite"], required=True)
+    parser.add_argument("--state-dir", help="the SQLite store's directory (--mode sqlite)")
     parser.add_argument("--fds", type=int, default=30_000)
     args = parser.parse_args()
-    asyncio.run(main_async(args.mode, args.fds))
+    asyncio.run(main_async(args.mode, args.fds, args.state_dir))
 
 
 if __name__ == "__main__":

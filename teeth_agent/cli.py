@@ -106,22 +106,22 @@ def make_config(args: argparse.Namespace, kernel: KernelOptions) -> AgentConfig:
         endpoints=endpoints,
         state_dir=args.state_dir or Path(kernel.get("state_dir") or DEFAULT_STATE_DIR),
         agent_id=args.agent_id or kernel.get("agent_id"),
-        token=_token(args.token_file, kernel.get("token_file")),
+        token=_token(args, kernel),
         tls=tls,
         plugins=tuple(args.plugin),
         heartbeat_interval=args.heartbeat_interval,
     )
 
 
-def _token(flag: Path | None, from_kernel: str | None) -> str | None:
-    # teeth.token_file= names a file the ramdisk put in place (e.g. copied from the virtual-media ISO by
-    # teeth-agent-netconfig); the token itself never goes on the kernel command line, which any local
-    # user can read in /proc/cmdline.
-    if flag is not None:
-        return _read_token(flag, "--token-file")
-    if from_kernel:
-        return _read_token(Path(from_kernel), "teeth.token_file=")
-    return None
+def _token(args: argparse.Namespace, kernel: KernelOptions) -> str | None:
+    """--token-file, else `teeth.token_file=` (a file the ramdisk put in place: from a config drive, or
+    copied from the virtual-media ISO by teeth-agent-netconfig), else `teeth.token=`: a per-agent token
+    from enrollment or the shared fleet one. Never logged."""
+    if args.token_file is not None:
+        return _read_token(args.token_file, "--token-file")
+    if kernel.get("token_file"):
+        return _read_token(Path(str(kernel.get("token_file"))), "teeth.token_file=")
+    return kernel.get("token") or None
 
 
 def _read_token(path: Path, origin: str) -> str | None:

@@ -5,6 +5,12 @@
     teeth-ctl call AGENT METHOD ['{"json": 1}']     one command; prints its result
     teeth-ctl task AGENT METHOD ['{"json": 1}']     start a task, show a progress bar, print the final status
     teeth-ctl logs [-f] [-n 50] [--agent A]         agents' log records (follow with -f)
+    teeth-ctl --api URL enroll AGENT [--ttl S]      issue a per-agent token (printed once)
+    teeth-ctl --api URL certificates [--agent A]    erase certificates, one JSON per line
+
+With --api http://HOST:PORT (or $TEETH_API) every command goes through the HTTP API of a control-plane
+endpoint (any instance), with the bearer token of --api-token-file (or $TEETH_API_TOKEN_FILE); without it,
+through the local control socket.
 
 Exit status: 0 success, 1 the command or task failed, 2 usage or connection error.
 """
@@ -14,8 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from teeth_endpoint.control import default_control_path
@@ -102,6 +110,9 @@ def _final(op: str, msg: dict[str, Any], out: TextIO, err: TextIO) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="teeth-ctl", description="Drive a running teeth-endpoint.")
     parser.add_argument("--control", default=None, help="control socket (default: as teeth-endpoint)")
+    parser.add_argument("--api", default=os.environ.get("TEETH_API"), help="the endpoint's HTTP API URL")
+    parser.add_argument("--api-token-file", default=os.environ.get("TEETH_API_TOKEN_FILE"),
+                        help="file holding the API's bearer token")
     sub = parser.add_subparsers(dest="op", required=True)
     sub.add_parser("agents", help="list agents")
     tasks = sub.add_parser("tasks", help="list known tasks")
@@ -115,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-n", "--lines", type=int, default=50, help="recent records first (default 50)")
     logs.add_argument("--agent")
+    enroll = sub.add_parser("enroll", help="issue a per-agent token (needs --api)")
+    enroll.add_argument("agent")
+    enroll.add_argument("--ttl", type=float, help="seconds the token stays valid (default: no expiry)")
+    enroll.add_argument("--replace", action="store_true", help="revoke the agent's earlier tokens")
+    certs = sub.add_parser("certificates", help="erase certificates as JSON lines (needs --api)")
+    certs.add_argument("--agent")
     return parser
 
 
@@ -122,12 +139,31 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.control = args.control or default_control_path()
     try:
+        if args.api:
+            return _run_http(args)
+        if args.op in ("enroll", "certificates"):
+            raise CtlError(f"{args.op} needs the HTTP API: give --api URL or set $TEETH_API")
         return asyncio.run(run(args, sys.stdout, sys.stderr))
     except CtlError as exc:
         print(f"teeth-ctl: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _run_http(args: argparse.Namespace) -> int:
+    from teeth_endpoint.ctl_http import ApiFailed, HttpCtl  # aiohttp only when asked for
+
+    token = Path(args.api_token_file).read_text().strip() if args.api_token_file else None
+    if args.op in ("call", "task"):
+        args.params_obj = parse_json_object(args.params)
+    try:
+        return asyncio.run(HttpCtl(args.api, token).run(args, sys.stdout, sys.stderr))
+    except ApiFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        raise CtlError(f"cannot reach the API at {args.api}: {exc}") from None
 
 
 if __name__ == "__main__":

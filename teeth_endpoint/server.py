@@ -24,13 +24,14 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from teeth_agent.connection import Connection, Hangup, Reply
 from teeth_agent.protocol import Command, ErrorPayload, JsonObject, Role
 from teeth_endpoint.fleet import AgentTable, TaskView
 from teeth_endpoint.gcpolicy import GcPolicy
+from teeth_endpoint.hooks import LinkHooks
 from teeth_endpoint.hub import Hub
 from teeth_endpoint.listen_url import parse_listen_url
 from teeth_endpoint.wire import BadParams, Handshake, parse_handshake, parse_log, parse_task_status
@@ -53,11 +54,12 @@ def server_tls_context(cert: str, key: str, ca_file: str) -> ssl.SSLContext:
 class _Link:
     """One agent connection and, once its handshake passed, whose it is."""
 
-    __slots__ = ("agent_id", "conn")
+    __slots__ = ("agent_id", "conn", "tls_subject")
 
     def __init__(self) -> None:
         self.conn: Connection | None = None
         self.agent_id: str | None = None
+        self.tls_subject: str | None = None  # the client certificate's subject CN (mutual TLS)
 
 
 class AgentServer:
@@ -70,6 +72,7 @@ class AgentServer:
         line_limit: int | None = None,
         clock: Callable[[], float] = time.time,
         gc_policy: GcPolicy | None = None,
+        hooks: LinkHooks | None = None,
     ) -> None:
         if token is not None and not token:
             raise ValueError("the shared token must not be empty")
@@ -82,6 +85,7 @@ class AgentServer:
         self._line_limit = line_limit
         self._clock = clock
         self._gc = gc_policy
+        self.hooks = hooks  # durable records (the control plane), if any
         self._servers: list[asyncio.Server] = []
         self._active: set[Connection] = set()
         self._idle = asyncio.Event()
@@ -128,6 +132,7 @@ class AgentServer:
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer_name(writer)
         link = _Link()
+        link.tls_subject = _tls_subject(writer)
         conn = Connection(
             reader,
             writer,
@@ -153,19 +158,25 @@ class AgentServer:
                 self._gc.link_closed()
             if link.agent_id is not None and self.links.get(link.agent_id) is conn:
                 del self.links[link.agent_id]
+                if self.hooks is not None:
+                    self.hooks.link_down(link.agent_id, conn)
                 gone = self.fleet.disconnected(link.agent_id, self._clock())
                 if gone is not None:
                     self.hub.agent_changed(gone)
         log.debug("link %s (%s) ended: %s", peer, link.agent_id or "no handshake", reason)
 
-    def _handle(self, link: _Link, cmd: Command) -> Reply:
+    def _handle(self, link: _Link, cmd: Command) -> Reply | Awaitable[Reply]:
         try:
             if link.agent_id is None:
-                return self._handshake(link, cmd)
+                checked = self._checked_handshake(link, cmd)
+                return checked if checked is not None else self._handshake(link, cmd)
             if cmd.method == "task_status":
                 return self._task_status(link.agent_id, cmd.params)
             if cmd.method == "log":
-                self.hub.publish_log(parse_log(link.agent_id, cmd.params))
+                record = parse_log(link.agent_id, cmd.params)
+                self.hub.publish_log(record)
+                if self.hooks is not None:
+                    self.hooks.log_received(record)
                 return {}
             if cmd.method == "handshake":
                 return self._handshake_again(link, cmd)
@@ -173,10 +184,10 @@ class AgentServer:
         except BadParams as exc:
             return ErrorPayload(str(exc), "invalid_params", {"field": exc.field})
 
-    def _handshake(self, link: _Link, cmd: Command) -> Reply:
+    def _handshake(self, link: _Link, cmd: Command, token_checked: bool = False) -> Reply:
         # The session guarantees this is the handshake command. The token is checked before anything
         # else is looked at, so an unauthenticated peer learns nothing.
-        if self._token is not None:
+        if self._token is not None and not token_checked:
             token = cmd.params.get("token")
             if type(token) is not str or not hmac.compare_digest(token.encode(), self._token):
                 raise Hangup(ErrorPayload("handshake token missing or wrong", "unauthorized"))
@@ -188,6 +199,25 @@ class AgentServer:
         assert link.conn is not None
         self._register(link, hs)
         return {"accepted": True, "heartbeat_interval": self._heartbeat}
+
+    def _checked_handshake(self, link: _Link, cmd: Command) -> Awaitable[Reply] | None:
+        """The control plane's credential check (per-agent tokens, TLS subjects), if it has one."""
+        if self.hooks is None:
+            return None
+        assert link.conn is not None
+        verdict = self.hooks.check_credential(cmd.params, link.conn.peer, link.tls_subject)
+        if verdict is None:
+            return None
+
+        async def then() -> Reply:
+            problem = await verdict
+            if problem is not None:
+                log.warning("handshake from %s claiming agent %r refused: %s", link.conn and link.conn.peer,
+                            str(cmd.params.get("agent_id"))[:128], problem)
+                raise Hangup(ErrorPayload(problem, "unauthorized"))
+            return self._handshake(link, cmd, token_checked=True)
+
+        return then()
 
     def _handshake_again(self, link: _Link, cmd: Command) -> Reply:
         # A serial port has no connection boundary: an agent restarted behind it handshakes into the
@@ -208,6 +238,8 @@ class AgentServer:
         link.agent_id = hs.agent_id
         self.links[hs.agent_id] = link.conn
         info, rebooted = self.fleet.connected(hs, link.conn.peer, self._clock())
+        if self.hooks is not None:
+            self.hooks.link_up(hs.agent_id, link.conn, hs)
         if rebooted:
             log.info("agent %s rebooted (boot %s)", hs.agent_id, hs.boot_id)
         # Tasks the agent still holds (unfinished or unacknowledged) tell a restarted endpoint where
@@ -219,8 +251,12 @@ class AgentServer:
                 log.debug("agent %s listed an unreadable task: %s", hs.agent_id, exc)
         self.hub.agent_changed(info)
 
-    def _task_status(self, agent_id: str, params: JsonObject) -> Reply:
+    def _task_status(self, agent_id: str, params: JsonObject) -> Reply | Awaitable[Reply]:
         self._record(agent_id, params)
+        if self.hooks is not None:
+            durable = self.hooks.status_received(agent_id, parse_task_status(params))
+            if durable is not None:
+                return _ack_once(durable)  # acknowledged only once the status is written
         return {}  # the acknowledgement
 
     def _record(self, agent_id: str, params: JsonObject) -> TaskView | None:
@@ -234,11 +270,27 @@ class AgentServer:
         return view
 
 
+async def _ack_once(durable: Awaitable[None]) -> Reply:
+    await durable
+    return {}
+
+
 def remove_stale_socket(path: str) -> None:
     """A socket file left by an earlier run would make bind() fail; anything else there is not ours."""
     p = Path(path)
     if p.is_socket():
         p.unlink()
+
+
+def _tls_subject(writer: asyncio.StreamWriter) -> str | None:
+    cert = writer.get_extra_info("peercert")
+    if not isinstance(cert, dict):
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
 
 
 def _peer_name(writer: asyncio.StreamWriter) -> str:

@@ -79,3 +79,12 @@ def test_an_unusable_state_dir_is_named(tmp_path: Path, capsys: pytest.CaptureFi
     argv = ["--endpoint", "tcp://127.0.0.1:1", "--backend", "null", "--cmdline-file", str(blocker)]
     assert main([*argv, "--state-dir", str(blocker / "sub")]) == 2
     assert "state dir" in capsys.readouterr().err
+
+
+def test_the_token_can_come_from_the_kernel_command_line_or_a_config_drive(tmp_path: Path) -> None:
+    drive = tmp_path / "token"
+    drive.write_text("per-agent\n")
+    kernel = KernelOptions(endpoints=("tcp://h:1",), options={"token": "from-cmdline"})
+    assert _config([], kernel).token == "from-cmdline"  # type: ignore[attr-defined]
+    both = KernelOptions(endpoints=("tcp://h:1",), options={"token": "x", "token_file": str(drive)})
+    assert _config([], both).token == "per-agent"  # type: ignore[attr-defined]

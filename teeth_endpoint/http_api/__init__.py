@@ -1,0 +1,1 @@
+"""The endpoint's HTTP API for provisioning systems (see app.py)."""
