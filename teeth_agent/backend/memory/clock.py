@@ -24,6 +24,7 @@ class ManualClock:
         self._auto = auto_advance
         self._order = itertools.count()
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._new_sleeper = asyncio.Event()
 
     def monotonic(self) -> float:
         return self._now
@@ -35,6 +36,12 @@ class ManualClock:
     def sleepers(self) -> int:
         """How many sleeps wait for `advance` (always 0 with auto_advance)."""
         return sum(1 for _, _, fut in self._sleepers if not fut.done())
+
+    async def wait_for_sleepers(self, count: int = 1) -> None:
+        """Return once `count` sleeps wait for `advance`: the handshake before a test moves time."""
+        while self.sleepers < count:
+            self._new_sleeper.clear()
+            await self._new_sleeper.wait()
 
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has come."""
@@ -54,6 +61,7 @@ class ManualClock:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), fut))
+        self._new_sleeper.set()
         if seconds == 0:
             self.advance(0)
         await fut
