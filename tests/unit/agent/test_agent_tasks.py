@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_fakes import Gate, StepClock, gate_spec
+from agent_fakes import Gate, gate_spec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from teeth_agent.backend.memory import ManualClock
 from teeth_agent.backend.null import NullBackend
 from teeth_agent.commands.registry import error_payload
 from teeth_agent.errors import Busy, Internal, InvalidParams
@@ -25,12 +26,12 @@ from teeth_agent.tasks.store import JsonFileStore, MemoryStore
 
 
 @pytest.fixture
-def clock() -> StepClock:
-    return StepClock()
+def clock() -> ManualClock:
+    return ManualClock(1000.0, epoch=1_700_000_000.0)
 
 
 @pytest.fixture
-def backend(clock: StepClock) -> NullBackend:
+def backend(clock: ManualClock) -> NullBackend:
     return NullBackend(clock=clock)
 
 
@@ -220,7 +221,7 @@ async def test_runner_turns_exceptions_into_error_statuses(backend: NullBackend,
     assert final.error["type"] == "internal" and "secret" not in final.error["msg"]
 
 
-async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock, tmp_path: Path) -> None:
+async def test_progress_from_a_worker_thread_reaches_the_record(clock: ManualClock, tmp_path: Path) -> None:
     sink = Sink()
     reported = asyncio.Event()
 
