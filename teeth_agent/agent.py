@@ -162,6 +162,8 @@ class Agent:
     # -- links ------------------------------------------------------------------------------------------
 
     async def _connect_forever(self) -> None:
+        # No link before the runner accepts tasks: a task command must never meet a runner not yet running.
+        await self._runner.wait_started()
         cfg = self._config
         dialer = Dialer(
             cfg.endpoints, opener=self._opener, backoff=cfg.backoff, connect_timeout=cfg.connect_timeout

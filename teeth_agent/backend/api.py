@@ -1,8 +1,8 @@
 """The Backend interface: the only way flows reach hardware.
 
-Small `typing.Protocol`s, one per area, bundled by `Backend`. Two implementations exist: the real Linux
-backend (`teeth_agent.backend.linux`) and the simulator (`simulator.machine.backend`). Both must pass the
-contract suite in `tests/contract/`.
+Small `typing.Protocol`s, one per area, bundled by `Backend`. Three implementations exist: the real Linux
+backend (`teeth_agent.backend.linux`), the simulator (`simulator.machine.backend`) and the in-memory one for
+tests (`teeth_agent.backend.memory`). Each must pass the contract suite in `tests/contract/`.
 
 Every operation that can take long accepts a `Progress` callback and honours cancellation (asyncio), so a
 cancelled task never leaves a tool running. Failures raise the errors of `teeth_agent.backend.errors`.
@@ -172,7 +172,7 @@ class Backend(Disks, BlockIO, Inventories, Firmware, Boot, Protocol):
 
     @property
     def name(self) -> str:
-        """"linux" or "sim"; reported in the handshake."""
+        """"linux", "sim" or "memory"; reported in the handshake."""
         ...
 
     @property

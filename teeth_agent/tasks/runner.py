@@ -11,6 +11,8 @@
   the endpoint acknowledged the final `complete` status, or a bounded wait for that ran out. Until the hook
   is done no other mutating task may start. An unacknowledged `complete` found at start-up (the agent was
   restarted in between) gets its hook too, after the acknowledgement.
+- Readiness is a handshake, not a guess: `start` refuses until `run()` owns its TaskGroup, and `run()`
+  says so through `wait_started()`. `async with runner.running():` runs it for the body of a block.
 - Two clocks: `running` updates are paced on the event loop's (real) time, since the throttle protects the
   link and the endpoint; `backend.clock` gives timestamps and the rate behind the ETA, in the hardware's
   seconds (a simulated machine's clock runs thousands of times faster than the wall).
@@ -19,9 +21,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,7 @@ class TaskRunner:
         self._records: dict[str, TaskRecord] = {}
         self._active: str | None = None
         self._tg: asyncio.TaskGroup | None = None
+        self._started = asyncio.Event()
 
     # -- start-up ---------------------------------------------------------------------------------------
 
@@ -105,10 +109,40 @@ class TaskRunner:
                 self._active = task_id
                 tg.create_task(self._act_after_ack(task_id), name=f"after-ack:{task_id}")
             self._recovered_hooks.clear()
+            self._started.set()
             try:
                 await asyncio.Event().wait()
             finally:
+                self._started.clear()
                 self._tg = None
+
+    async def wait_started(self) -> None:
+        """Return once `run()` accepts tasks (at once if it already does)."""
+        await self._started.wait()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TaskRunner]:
+        """Run the runner for the body of the block; `start` works from the first line of the body.
+
+        Leaving the block cancels the runner and waits for it, with every task it owns.
+        """
+        owner = asyncio.create_task(self.run(), name="task-runner")
+        started = asyncio.create_task(self.wait_started())
+        try:
+            await asyncio.wait((owner, started), return_when=asyncio.FIRST_COMPLETED)
+            if owner.done():
+                owner.result()  # run() ended before it started: raise why
+                raise RuntimeError("the task runner stopped before it started")
+            yield self
+        finally:
+            started.cancel()
+            owner.cancel()
+            try:
+                await owner
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # our caller is being cancelled too: pass that on
 
     # -- queries ----------------------------------------------------------------------------------------
 

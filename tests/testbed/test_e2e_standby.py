@@ -8,6 +8,7 @@ cache both served images, prepare each onto a disk and check it from the host, r
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,6 +31,7 @@ INSTALL_DISK = {"serial": "TB-VIRTIO-0"}
 QCOW2_DISK = {"serial": "TB-SATA-0"}
 HELD_AFTER_BYTES = 256 << 10
 SHOW_AGENT_UNIT = "systemctl show -p NRestarts -p MainPID teeth-agent.service"
+GUEST_CACHE_INDEX = "/var/lib/teeth-agent/image-cache.json"  # the unit's --state-dir, INDEX_NAME
 
 
 @dataclasses.dataclass
@@ -91,8 +93,28 @@ def _main_pid(shown: str) -> str:
 
 async def test_cache_images_fetches_both_formats(standby: Standby) -> None:
     images = [standby.images.gz, standby.images.qcow2]
+    directory = standby.images.gz_path.parent
+    served = {image["id"]: directory / image["urls"][0].rsplit("/", 1)[-1] for image in images}
     # Hints name the install disk: unhinted, the agent wants >= 4 GiB for it; the cache goes elsewhere.
-    await run(standby.running, "standbye.cache_images", {"images": images, "root_device": INSTALL_DISK})
+    params = {"images": images, "root_device": INSTALL_DISK}
+    final = await run(standby.running, "standbye.cache_images", params)
+    result = final["result"]
+    cached = {c["id"]: c for c in result["cached"]}
+    assert result["skipped"] == [] and set(cached) == set(served), result
+    for image_id, path in served.items():  # stored as served (still compressed), on the cache disk
+        assert cached[image_id]["location"] == "cache_disk", result
+        assert cached[image_id]["size"] == path.stat().st_size, result
+    # The index the agent keeps in the guest holds both, where the result says they are.
+    vm = standby.running.vm
+    assert vm.host.channel_socket is not None
+    with await asyncio.to_thread(GuestShell.connect, vm.host.channel_socket, within=120) as shell:
+        text = await asyncio.to_thread(shell.check, f"cat {GUEST_CACHE_INDEX}")
+    entries = {e["id"]: e for e in json.loads(text)["entries"]}
+    assert set(entries) == set(served), text
+    for image_id, image in zip(served, images, strict=True):
+        entry = entries[image_id]
+        assert (entry["offset"], entry["length"]) == (cached[image_id]["offset"], cached[image_id]["size"])
+        assert entry["hashes"] == image["hashes"] and entry["disk_format"] == image["disk_format"]
 
 
 async def test_prepare_image_from_a_qcow2_image_writes_exactly_the_image(standby: Standby) -> None:

@@ -1,4 +1,4 @@
-"""Fakes for the agent's unit tests: a clock whose sleep advances time, and tiny task specs."""
+"""Tiny task specs for the agent's unit tests (their clock is the memory backend's ManualClock)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,6 @@ from typing import Any
 from teeth_agent.params import get_int
 from teeth_agent.tasks.context import TaskContext
 from teeth_agent.tasks.spec import TaskSpec
-
-
-class StepClock:
-    """Virtual time: sleep() moves the clock forward at once and yields to the loop."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 class Gate:

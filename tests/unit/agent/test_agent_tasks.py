@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_fakes import Gate, StepClock, gate_spec
+from agent_fakes import Gate, gate_spec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from teeth_agent.backend.memory import ManualClock
 from teeth_agent.backend.null import NullBackend
 from teeth_agent.commands.registry import error_payload
-from teeth_agent.errors import Busy, InvalidParams
+from teeth_agent.errors import Busy, Internal, InvalidParams
 from teeth_agent.tasks.context import TaskContext
 from teeth_agent.tasks.outbox import StatusOutbox
 from teeth_agent.tasks.progress import ProgressThrottle, RateEstimator
@@ -25,12 +26,12 @@ from teeth_agent.tasks.store import JsonFileStore, MemoryStore
 
 
 @pytest.fixture
-def clock() -> StepClock:
-    return StepClock()
+def clock() -> ManualClock:
+    return ManualClock(1000.0, epoch=1_700_000_000.0)
 
 
 @pytest.fixture
-def backend(clock: StepClock) -> NullBackend:
+def backend(clock: ManualClock) -> NullBackend:
     return NullBackend(clock=clock)
 
 
@@ -172,28 +173,38 @@ async def test_runner_validates_before_busy_and_never_runs_twice(
 ) -> None:
     gate, sink, store = Gate(), Sink(watch="a"), MemoryStore()
     runner = make_runner(backend, store, sink, tmp_path)
-    owner = asyncio.create_task(runner.run())
-    await asyncio.sleep(0)
-    spec = gate_spec(gate)
-    assert runner.start(spec, {"task_id": "a"}) == {"task_id": "a", "state": "running"}
-    await gate.started.wait()
-    with pytest.raises(InvalidParams, match="size"):
-        runner.start(spec, {"task_id": "b", "size": 0})
-    with pytest.raises(Busy):
-        runner.start(spec, {"task_id": "b"})
-    with pytest.raises(InvalidParams, match=r"already used by a test\.gate task"):
-        runner.start(gate_spec(gate, method="test.other"), {"task_id": "a"})
-    reader = gate_spec(Gate(), method="test.read", mutating=False)
-    assert runner.start(reader, {"task_id": "r"})["state"] == "running"  # non-mutating tasks are not busy
-    assert runner.start(spec, {"task_id": "a"})["state"] == "running"
-    gate.release.set()
-    await sink.finished.wait()
-    assert gate.runs == 1 and runner.start(spec, {"task_id": "a"})["state"] == "complete"
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        spec = gate_spec(gate)
+        assert runner.start(spec, {"task_id": "a"}) == {"task_id": "a", "state": "running"}
+        await gate.started.wait()
+        with pytest.raises(InvalidParams, match="size"):
+            runner.start(spec, {"task_id": "b", "size": 0})
+        with pytest.raises(Busy):
+            runner.start(spec, {"task_id": "b"})
+        with pytest.raises(InvalidParams, match=r"already used by a test\.gate task"):
+            runner.start(gate_spec(gate, method="test.other"), {"task_id": "a"})
+        reader = gate_spec(Gate(), method="test.read", mutating=False)
+        assert runner.start(reader, {"task_id": "r"})["state"] == "running"  # non-mutating tasks are not busy
+        assert runner.start(spec, {"task_id": "a"})["state"] == "running"
+        gate.release.set()
+        await sink.finished.wait()
+        assert gate.runs == 1 and runner.start(spec, {"task_id": "a"})["state"] == "complete"
     a = [r for r in sink.seen if r.task_id == "a"]
     assert [r.seq for r in a] == list(range(1, len(a) + 1))
     assert {r.task_id: r.state for r in store.load()}["a"] is TaskState.COMPLETE
+
+
+async def test_start_is_refused_until_run_has_begun_and_works_once_it_says_so(
+    backend: NullBackend, tmp_path: Path
+) -> None:
+    runner = make_runner(backend, MemoryStore(), Sink(), tmp_path)
+    reader = gate_spec(Gate(), method="test.read", mutating=False)
+    with pytest.raises(Internal, match="not running"):
+        runner.start(reader, {"task_id": "early"})
+    async with runner.running():
+        assert runner.start(reader, {"task_id": "r"})["state"] == "running"
+    with pytest.raises(Internal, match="not running"):
+        runner.start(reader, {"task_id": "late"})
 
 
 async def test_runner_turns_exceptions_into_error_statuses(backend: NullBackend, tmp_path: Path) -> None:
@@ -202,18 +213,15 @@ async def test_runner_turns_exceptions_into_error_statuses(backend: NullBackend,
 
     sink = Sink()
     runner = make_runner(backend, MemoryStore(), sink, tmp_path)
-    owner = asyncio.create_task(runner.run())
-    await asyncio.sleep(0)
-    runner.start(TaskSpec("test.boom", validate=lambda p: None, run=explode), {"task_id": "x"})
-    await sink.finished.wait()
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        runner.start(TaskSpec("test.boom", validate=lambda p: None, run=explode), {"task_id": "x"})
+        await sink.finished.wait()
     final = sink.seen[-1]
     assert final.state is TaskState.ERROR and final.error is not None
     assert final.error["type"] == "internal" and "secret" not in final.error["msg"]
 
 
-async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock, tmp_path: Path) -> None:
+async def test_progress_from_a_worker_thread_reaches_the_record(clock: ManualClock, tmp_path: Path) -> None:
     sink = Sink()
     reported = asyncio.Event()
 
@@ -232,12 +240,9 @@ async def test_progress_from_a_worker_thread_reaches_the_record(clock: StepClock
         backend=NullBackend(clock=clock), store=MemoryStore(), state_dir=tmp_path, to_error=error_payload,
         on_status=on_status,
     )  # fmt: skip
-    owner = asyncio.create_task(runner.run())
-    await asyncio.sleep(0)
-    runner.start(TaskSpec("test.thread", validate=lambda p: None, run=threaded), {"task_id": "x"})
-    await sink.finished.wait()
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        runner.start(TaskSpec("test.thread", validate=lambda p: None, run=threaded), {"task_id": "x"})
+        await sink.finished.wait()
     assert max(r.percent for r in sink.seen) == 30.0 and sink.seen[-1].state is TaskState.COMPLETE
 
 
@@ -281,12 +286,9 @@ async def test_runner_paces_progress_on_loop_time_and_measures_eta_on_the_hardwa
         backend=NullBackend(clock=hw), store=MemoryStore(), state_dir=tmp_path, to_error=error_payload,
         on_status=on_status, min_interval=0.05, max_interval=0.5,
     )  # fmt: skip
-    owner = asyncio.create_task(runner.run())
-    await asyncio.sleep(0)
-    runner.start(TaskSpec("test.erase", validate=lambda p: None, run=erase), {"task_id": "x"})
-    await sink.finished.wait()
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        runner.start(TaskSpec("test.erase", validate=lambda p: None, run=erase), {"task_id": "x"})
+        await sink.finished.wait()
     running = [r for r in sink.seen if r.state is TaskState.RUNNING and r.percent == 20.0]
     assert running and running[0].eta == pytest.approx(8000.0)  # (100 - 20) / (10 / 1000) hardware s
     assert hw.slept == []  # the ticker never sleeps on the hardware's clock
@@ -311,24 +313,20 @@ async def test_after_ack_hook_waits_for_the_acknowledgement_and_holds_the_busy_s
         backend=backend, store=store, state_dir=tmp_path, to_error=error_payload, on_status=sink,
         after_ack={"test.boot": act},
     )  # fmt: skip
-    owner = asyncio.create_task(runner.run())
-    await asyncio.sleep(0)
-    runner.start(TaskSpec("test.boot", validate=lambda p: None, run=boot), {"task_id": "x"})
-    await sink.finished.wait()
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert acted == []  # no acknowledgement yet: nothing happens to the machine
-    with pytest.raises(Busy):
-        runner.start(gate_spec(Gate()), {"task_id": "y"})
-    final = sink.seen[-1]
-    runner.acknowledge("x", final.seq - 1)  # an older seq acknowledges nothing
-    runner.acknowledge("x", final.seq)
-    async with asyncio.timeout(10):
-        await done.wait()
-    await asyncio.sleep(0)
-    assert acted == [{"action": "kexec"}] and runner.active is None
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        runner.start(TaskSpec("test.boot", validate=lambda p: None, run=boot), {"task_id": "x"})
+        await sink.finished.wait()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert acted == []  # no acknowledgement yet: nothing happens to the machine
+        with pytest.raises(Busy):
+            runner.start(gate_spec(Gate()), {"task_id": "y"})
+        final = sink.seen[-1]
+        runner.acknowledge("x", final.seq - 1)  # an older seq acknowledges nothing
+        runner.acknowledge("x", final.seq)
+        async with asyncio.timeout(10):
+            await done.wait()  # the hook returned and freed the busy slot in the step that set `done`
+        assert acted == [{"action": "kexec"}] and runner.active is None
 
 
 async def test_after_ack_hook_acts_anyway_when_no_ack_comes(backend: NullBackend, tmp_path: Path) -> None:
@@ -344,11 +342,9 @@ async def test_after_ack_hook_acts_anyway_when_no_ack_comes(backend: NullBackend
         after_ack={"test.boot": act}, ack_timeout=0.01,
     )  # fmt: skip
     runner.recover()  # a restart found the complete status unacknowledged
-    owner = asyncio.create_task(runner.run())
-    async with asyncio.timeout(10):
-        await acted.wait()
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        async with asyncio.timeout(10):
+            await acted.wait()
 
 
 # -- outbox ------------------------------------------------------------------------------------------
@@ -362,10 +358,11 @@ async def test_outbox_keeps_only_the_newest_status_and_acknowledges_finals() -> 
     outbox.put(rec)  # an older seq never replaces a newer one
     sent: list[dict[str, Any]] = []
     delivered: list[TaskRecord] = []
-    done = asyncio.Event()
+    first, done = asyncio.Event(), asyncio.Event()
 
     async def send(params: dict[str, Any]) -> bool:
         sent.append(params)
+        first.set()
         if params["state"] != "running":
             done.set()
         return True
@@ -374,7 +371,7 @@ async def test_outbox_keeps_only_the_newest_status_and_acknowledges_finals() -> 
         delivered.append(r)
 
     pump = asyncio.create_task(outbox.pump(send, on_delivered))
-    await asyncio.sleep(0)
+    await first.wait()  # the newest running status went out before the final one is queued
     final = rec.progressed(20, None).completed({}, 1.0)
     outbox.put(final)
     await done.wait()
@@ -424,12 +421,9 @@ async def test_a_result_too_big_for_one_line_becomes_an_error(backend: NullBacke
 
     sink = Sink()
     runner = make_runner(backend, MemoryStore(), sink, tmp_path)
-    owner = asyncio.create_task(runner.run())
-    await asyncio.sleep(0)
-    runner.start(TaskSpec("test.huge", validate=lambda p: None, run=huge), {"task_id": "x"})
-    await sink.finished.wait()
-    owner.cancel()
-    await asyncio.gather(owner, return_exceptions=True)
+    async with runner.running():
+        runner.start(TaskSpec("test.huge", validate=lambda p: None, run=huge), {"task_id": "x"})
+        await sink.finished.wait()
     final = sink.seen[-1]
     assert final.error is not None and final.error["type"] == "result_too_large"
     assert final.brief() == {

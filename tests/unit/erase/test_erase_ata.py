@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from erase_fakes import FakeBackend, FakeDisk, sata
+from erase_fakes import FakeBackend, FakeDisk, contents, sata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,7 @@ async def test_successful_erase_zeroes_and_ends_with_security_disabled() -> None
     be = FakeBackend.of(d)
     await ata_secure_erase(be, "/dev/sda", enhanced=True, progress=no_progress)  # type: ignore[arg-type]
     assert _state(d) == (False, False)
-    assert d.data.count(0) == len(d.data)
+    assert contents(d).count(0) == d.device.size
 
 
 async def test_set_password_that_silently_did_nothing_is_caught_by_re_reading() -> None:
@@ -110,4 +110,4 @@ def test_the_procedure_never_lies_about_the_state_it_leaves(
         if {"ata_unlock", "ata_disable_password"}.isdisjoint(fail | silent):
             assert err.restored  # nothing stops the clean-up: it must have happened
     else:
-        assert _state(d) == (False, False) and d.data.count(0) == len(d.data)
+        assert _state(d) == (False, False) and contents(d).count(0) == d.device.size

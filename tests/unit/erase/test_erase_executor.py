@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from erase_fakes import FakeBackend, FakeDisk, MiB, disk, make_ctx, nvme, sata, with_gpt
+from erase_fakes import FakeBackend, FakeDisk, MiB, contents, disk, make_ctx, nvme, sata, with_gpt
 
 from teeth_agent.backend.types import Transport
 from teeth_agent.commands.decom import TASKS
@@ -34,7 +34,7 @@ def certs(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def erased(d: FakeDisk) -> bool:
-    return d.data.count(0x5A) < len(d.data) // 100
+    return contents(d).count(0x5A) < d.device.size // 100
 
 
 async def test_every_eligible_disk_is_erased_with_its_strongest_method() -> None:
@@ -135,7 +135,7 @@ async def test_quick_mode_wipes_signatures_only() -> None:
         "signatures_left": [],
         "gpt_headers_left": [],
     }
-    assert d.data[4096:-4096].count(0x5A) == len(d.data) - 8192  # data left in place: metadata only
+    assert contents(d)[4096:-4096].count(0x5A) == d.device.size - 8192  # data left in place: metadata only
 
 
 async def test_quick_mode_catches_a_backup_gpt_the_wiper_forgot() -> None:
@@ -144,7 +144,7 @@ async def test_quick_mode_catches_a_backup_gpt_the_wiper_forgot() -> None:
     be = FakeBackend.of(d)
     c = certs(await erase(be, mode="quick"))["/dev/vda"]
     assert c["outcome"] == "failed" and "verification failed" in c["error"]
-    assert c["verification"]["gpt_headers_left"] == [len(d.data) - 512]
+    assert c["verification"]["gpt_headers_left"] == [d.device.size - 512]
 
 
 async def test_locked_drive_is_unlocked_with_the_known_password_then_erased() -> None:

@@ -41,7 +41,7 @@ async def _planted(zero_after: bool) -> tuple[FakeBackend, object]:
     plan = plan_canaries(handle.size, handle.alignment, seed=1)
     await write_canaries(handle, plan)
     if zero_after:
-        d.data[:] = bytes(len(d.data))
+        d.data.write(0, bytes(d.device.size))
     return be, plan
 
 
@@ -67,7 +67,7 @@ async def test_sample_check_passes_on_zeroes_and_reads_both_ends() -> None:
 
 async def test_zeroing_method_that_left_other_data_fails_even_without_canaries() -> None:
     be, plan = await _planted(zero_after=True)
-    be.disks["/dev/sda"].data[-512:] = b"\x01" * 512
+    be.disks["/dev/sda"].data.write(8 * MiB - 512, b"\x01" * 512)
     result = VerifyResult("sample", zeroes_expected=True)
     await check_sample(await be.open_block("/dev/sda", writable=False), plan, result, lambda a, b: None)  # type: ignore[arg-type]
     assert not result.passed and "non-zero" in result.failures[0]["problem"]
@@ -75,7 +75,7 @@ async def test_zeroing_method_that_left_other_data_fails_even_without_canaries()
 
 async def test_full_check_reads_every_byte() -> None:
     be, plan = await _planted(zero_after=True)
-    be.disks["/dev/sda"].data[3 * MiB + 4096 : 3 * MiB + 8192] = plan.pattern(3 * MiB + 4096)  # type: ignore[attr-defined]
+    be.disks["/dev/sda"].data.write(3 * MiB + 4096, plan.pattern(3 * MiB + 4096))  # type: ignore[attr-defined]
     result = VerifyResult("full", zeroes_expected=False)
     await check_full(await be.open_block("/dev/sda", writable=False), plan, result, lambda a, b: None)  # type: ignore[arg-type]
     assert result.bytes_read == 8 * MiB

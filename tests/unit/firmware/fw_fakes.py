@@ -1,19 +1,19 @@
-"""Firmware test fakes as plain data: a machine's components and what flashing each one does,
-and a tiny HTTP server on 127.0.0.1 serving a table of files."""
+"""Firmware test machines as plain data (a machine's components and what flashing each one does, on the
+public MemoryBackend), and a tiny HTTP server on 127.0.0.1 serving a table of files."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from teeth_agent.backend.api import SettingValue
 from teeth_agent.backend.errors import DeviceIOError, Unsupported
-from teeth_agent.backend.types import FirmwareComponent, FirmwareUpdateOutcome
+from teeth_agent.backend.memory import LIE, Call, MemoryBackend, MemoryFirmware, MemoryMachine, Outcome
+from teeth_agent.backend.types import FirmwareComponent
 from teeth_agent.tasks.context import TaskContext
 
 
@@ -26,51 +26,50 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
-class FakeFirmware:
-    components: dict[str, FirmwareComponent]
-    # id -> "now" | "on_reboot" | "fail" | "lie" | "unsupported"
-    behaviour: dict[str, str] = field(default_factory=dict)
-    bios: dict[str, str | int | bool] = field(default_factory=dict)
-    bios_on_reboot: bool = False
-    secure: bool | None = False
-    flashed: list[tuple[str, bytes]] = field(default_factory=list)
-    name: str = "fake"
+def version_of(image: bytes) -> str | None:
+    """What flashing an `image_for` image installs."""
+    magic = b"FIRMWARE:"
+    if not image.startswith(magic):
+        return None
+    end = image.find(magic, 1)
+    return image[len(magic) : end if end > 0 else len(image)].decode()
 
-    async def firmware_components(self) -> tuple[FirmwareComponent, ...]:
-        return tuple(self.components.values())
 
-    async def apply_firmware(
-        self, component_id: str, image_path: str, *, progress: object
-    ) -> FirmwareUpdateOutcome:
-        data = await asyncio.to_thread(Path(image_path).read_bytes)
-        self.flashed.append((component_id, data))
-        how = self.behaviour.get(component_id, "now")
-        progress(1, 2)  # type: ignore[operator]
+class FakeFirmware(MemoryBackend):
+    """The public MemoryBackend with these components; `behaviour` says what flashing each one does:
+    "now" (the default), "on_reboot", "fail", "lie" or "unsupported". `flashed` lists what reached a flash."""
+
+    def __init__(
+        self,
+        components: dict[str, FirmwareComponent],
+        behaviour: dict[str, str] | None = None,
+        *,
+        bios: dict[str, SettingValue] | None = None,
+        bios_on_reboot: bool = False,
+        secure: bool | None = False,
+    ) -> None:
+        self.behaviour = behaviour or {}
+        firmware = MemoryFirmware(
+            dict(components),
+            image_version=version_of,
+            applies_on_reboot={cid for cid, how in self.behaviour.items() if how == "on_reboot"},
+            bios=dict(bios or {}),
+            bios_applies_on_reboot=bios_on_reboot,
+            secure_boot=secure,
+        )
+        super().__init__(MemoryMachine(firmware=firmware), handler=self._react)
+        self.flashed: list[tuple[str, bytes]] = []
+
+    def _react(self, call: Call) -> Outcome:
+        if call.op != "apply_firmware":
+            return None
+        self.flashed.append((call.target, call.args["image"]))
+        how = self.behaviour.get(call.target, "now")
         if how == "fail":
             raise DeviceIOError("flash write failed")
         if how == "unsupported":
             raise Unsupported("no updater for this component")
-        if how == "now":
-            version = data[len(b"FIRMWARE:") : data.index(b"FIRMWARE:", 1)].decode()
-            comp = self.components[component_id]
-            self.components[component_id] = dataclasses.replace(comp, version=version)
-        return FirmwareUpdateOutcome(component_id, applied=True, reboot_required=how == "on_reboot")
-
-    async def bios_settings(self) -> dict[str, str | int | bool]:
-        return dict(self.bios)
-
-    async def apply_bios_settings(self, settings: dict[str, str | int | bool]) -> bool:
-        if not self.bios_on_reboot:
-            self.bios.update(settings)
-        return self.bios_on_reboot
-
-    async def secure_boot(self) -> bool | None:
-        return self.secure
-
-    async def set_secure_boot(self, enabled: bool) -> bool:
-        self.secure = enabled
-        return True
+        return LIE if how == "lie" else None
 
 
 def comp(

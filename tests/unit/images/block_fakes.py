@@ -1,45 +1,40 @@
-"""A BlockHandle over a sparse temporary file, that enforces the alignment contract."""
+"""Disks for the image tests: open handles of the public MemoryBackend, which enforces the BlockHandle
+contract (aligned I/O, nothing past the end), and a way to read back what a disk holds."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from teeth_agent.backend.memory import (
+    SILENT,
+    Call,
+    Handler,
+    MemoryBackend,
+    MemoryHandle,
+    MemoryMachine,
+    Outcome,
+    honest,
+    memory_disk,
+)
+
+DISK = "/dev/mem0"
 
 
-class FileHandle:
-    def __init__(self, path: Path, size: int, alignment: int = 512) -> None:
-        self.path = path
-        self._size = size
-        self._alignment = alignment
-        with open(path, "ab") as f:
-            f.truncate(size)
-        self._fd = os.open(path, os.O_RDWR)
-        self.writes = 0
+async def open_disk(size: int, *, fill: int = 0, handler: Handler = honest) -> MemoryHandle:
+    """A writable handle on a `size`-byte disk whose bytes read as `fill` until written."""
+    backend = MemoryBackend(MemoryMachine.of(memory_disk(DISK, size, fill=fill)), handler=handler)
+    return await backend.open_block(DISK, writable=True)
 
-    @property
-    def size(self) -> int:
-        return self._size
 
-    @property
-    def alignment(self) -> int:
-        return self._alignment
+def content(handle: MemoryHandle, length: int, offset: int = 0) -> bytes:
+    """What the disk holds, read past the handle (and any scripted quirk)."""
+    return handle.disk.data.read(offset, length)
 
-    async def read_at(self, offset: int, length: int) -> bytes:
-        return os.pread(self._fd, length, offset)
 
-    async def write_at(self, offset: int, data: bytes | memoryview) -> None:
-        if offset % self._alignment or len(data) % self._alignment:
-            raise AssertionError(f"unaligned write at {offset} of {len(data)} bytes")
-        if offset + len(data) > self._size:
-            raise AssertionError(f"write past the end: {offset}+{len(data)} > {self._size}")
-        os.pwrite(self._fd, data, offset)
-        self.writes += 1
+def forgets_writes_from(keeps: int) -> Handler:
+    """A disk that acknowledges writes at or past `keeps` bytes without storing them."""
 
-    async def flush(self) -> None:
-        os.fsync(self._fd)
+    def handler(call: Call) -> Outcome:
+        if call.op == "write_at" and call.args["offset"] >= keeps:
+            return SILENT
+        return None
 
-    async def close(self) -> None:
-        os.close(self._fd)
-
-    def content(self, length: int, offset: int = 0) -> bytes:
-        return os.pread(self._fd, length, offset)
+    return handler

@@ -3,12 +3,13 @@ are not packages, and conftest modules of several directories would clash by nam
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-from block_fakes import FileHandle
+from block_fakes import open_disk
 from image_server import ImageServer
+
+from teeth_agent.backend.memory import MemoryHandle
 
 
 @pytest.fixture(name="server")
@@ -18,6 +19,7 @@ async def server_fixture() -> AsyncIterator[ImageServer]:
 
 
 @pytest.fixture(name="disk")
-def disk_fixture(tmp_path: Path) -> Iterator[FileHandle]:
-    handle = FileHandle(tmp_path / "disk.img", 32 << 20)
+async def disk_fixture() -> AsyncIterator[MemoryHandle]:
+    handle = await open_disk(32 << 20)
     yield handle
+    await handle.close()

@@ -11,13 +11,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from block_fakes import FileHandle
 from image_server import ImageServer, Route
 from test_image_pipeline import qcow2_header
 
 from teeth_agent.backend.api import Progress, no_progress
 from teeth_agent.backend.linux.exec import SubprocessRunner
 from teeth_agent.backend.linux.qemu_img import QemuImgConverter, qemu_img_argv
+from teeth_agent.backend.memory import FileBytes, MemoryBackend, MemoryMachine, memory_disk
 from teeth_agent.backend.types import BlockDevice
 from teeth_agent.http.client import HttpDownload
 from teeth_agent.images.errors import ImageFormatError
@@ -71,22 +71,17 @@ async def test_staged_qcow2_converts_onto_the_start_of_the_same_file(tmp_path: P
     assert prefix(disk, len(raw)) == raw
 
 
-class FileBackend:
-    """Just enough of a Backend for install_image: files as disks, qemu-img for qcow2."""
-
-    name = "files"
+class FileBackend(MemoryBackend):
+    """The MemoryBackend with files as disks (so qemu-img can open them), plus qcow2 conversion."""
 
     def __init__(self, disks: dict[str, int]) -> None:
-        self.sizes = disks
+        files = (memory_disk(p, size, data=FileBytes(Path(p), size)) for p, size in disks.items())
+        super().__init__(MemoryMachine.of(*files))
         self.converter = QemuImgConverter(SubprocessRunner())
-        self.gpt_repairs: list[str] = []
 
-    async def open_block(self, path: str, *, writable: bool) -> FileHandle:
-        return FileHandle(Path(path), self.sizes[path])
-
-    async def repair_backup_gpt(self, disk: str) -> bool:
-        self.gpt_repairs.append(disk)
-        return True
+    @property
+    def gpt_repairs(self) -> list[str]:
+        return [target for op, target in self.calls if op == "repair_backup_gpt"]
 
     async def convert_qcow2(self, source: str, offset: int, length: int, target: str, *,
                             progress: Progress) -> None:

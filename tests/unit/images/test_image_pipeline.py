@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from block_fakes import FileHandle
+from block_fakes import content, forgets_writes_from, open_disk
 from image_server import ImageServer, Route
 from images_test_support import disk_fixture, server_fixture  # noqa: F401
 
+from teeth_agent.backend.memory import MemoryHandle
 from teeth_agent.http.client import HttpDownload, HttpOptions
 from teeth_agent.http.errors import DownloadError, HttpStatusError, ReadTimeout
 from teeth_agent.images.errors import (
@@ -48,7 +49,7 @@ def sha256(data: bytes) -> dict[str, str]:
 
 async def write(
     server: ImageServer,
-    disk: FileHandle,
+    disk: MemoryHandle,
     body: bytes,
     *,
     expected: dict[str, str] | None = None,
@@ -63,17 +64,15 @@ async def write(
     )
 
 
-def plant_old_image(disk: FileHandle) -> None:
+def plant_old_image(disk: MemoryHandle) -> None:
     """A previous, bootable-looking image, so a test can see it gets marked not bootable."""
-    import os
-
-    os.pwrite(disk._fd, b"\xeb\x63\x90OLD" + bytes(504) + b"\x55\xaa", 0)
-    os.pwrite(disk._fd, b"EFI PART" + bytes(504), disk.size - 512)
+    disk.disk.data.write(0, b"\xeb\x63\x90OLD" + bytes(504) + b"\x55\xaa")
+    disk.disk.data.write(disk.size - 512, b"EFI PART" + bytes(504))
 
 
-def assert_not_bootable(disk: FileHandle) -> None:
-    assert disk.content(MiB) == bytes(MiB)
-    assert disk.content(MiB, disk.size - MiB) == bytes(MiB)
+def assert_not_bootable(disk: MemoryHandle) -> None:
+    assert content(disk, MiB) == bytes(MiB)
+    assert content(disk, MiB, disk.size - MiB) == bytes(MiB)
 
 
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
@@ -86,7 +85,7 @@ COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
 
 @pytest.mark.parametrize("compression", sorted(COMPRESSORS))
 async def test_each_compression_writes_the_exact_image(
-    server: ImageServer, disk: FileHandle, compression: str
+    server: ImageServer, disk: MemoryHandle, compression: str
 ) -> None:
     raw = disk_image()
     body = COMPRESSORS[compression](raw)
@@ -95,48 +94,48 @@ async def test_each_compression_writes_the_exact_image(
     assert result.size == len(raw)
     assert result.received == len(body)
     assert result.hashes == sha256(body)
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
 
 
-async def test_compression_is_detected_from_content_not_name(server: ImageServer, disk: FileHandle) -> None:
+async def test_compression_is_detected_from_content_not_name(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=2)
     body = gzip.compress(raw)
     server.routes["/image.raw"] = Route(body=body)
     result = await write(server, disk, body, urls=(server.url("/image.raw"),))
     assert result.compression == "gzip"
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
 
 
-async def test_dropped_connection_resumes_with_range(server: ImageServer, disk: FileHandle) -> None:
+async def test_dropped_connection_resumes_with_range(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=3)
     server.routes["/image"] = Route(body=raw, drop_after=[300_000, 2 * MiB])
     await write(server, disk, raw)
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
     ranges = [r.headers.get("range") for r in server.requests_for("/image")]
     assert ranges == [None, "bytes=300000-", f"bytes={300_000 + 2 * MiB}-"]
 
 
 async def test_a_link_that_keeps_dropping_but_progressing_is_not_given_up(
-    server: ImageServer, disk: FileHandle
+    server: ImageServer, disk: MemoryHandle
 ) -> None:
     raw = disk_image(seed=16)
     server.routes["/image"] = Route(body=raw, drop_after=[1_500_000] * 8)  # > 1 MiB each time
     await write(server, disk, raw, options=HttpOptions(retry_delay=0.0, max_resumes=1))
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
     assert len(server.requests_for("/image")) == -(-len(raw) // 1_500_000)
 
 
 async def test_server_without_range_support_is_read_from_the_start(
-    server: ImageServer, disk: FileHandle
+    server: ImageServer, disk: MemoryHandle
 ) -> None:
     raw = disk_image(seed=4)
     server.routes["/image"] = Route(body=raw, drop_after=[500_000], ranges=False)
     await write(server, disk, raw)
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
 
 
 async def test_truncated_download_that_never_completes_fails_and_is_not_bootable(
-    server: ImageServer, disk: FileHandle
+    server: ImageServer, disk: MemoryHandle
 ) -> None:
     raw = disk_image(seed=5)
     plant_old_image(disk)
@@ -147,7 +146,7 @@ async def test_truncated_download_that_never_completes_fails_and_is_not_bootable
     assert_not_bootable(disk)
 
 
-async def test_truncated_compressed_stream_is_corrupt(server: ImageServer, disk: FileHandle) -> None:
+async def test_truncated_compressed_stream_is_corrupt(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=6)
     body = zstandard.ZstdCompressor().compress(raw)
     cut = body[: len(body) - 100]
@@ -156,7 +155,7 @@ async def test_truncated_compressed_stream_is_corrupt(server: ImageServer, disk:
     assert_not_bootable(disk)
 
 
-async def test_trickling_server_hits_the_per_read_timeout(server: ImageServer, disk: FileHandle) -> None:
+async def test_trickling_server_hits_the_per_read_timeout(server: ImageServer, disk: MemoryHandle) -> None:
     server.routes["/image"] = Route(body=disk_image(seed=7), trickle_delay=2.0)
     options = HttpOptions(read_timeout=0.2, retry_delay=0.0, max_resumes=1)
     with pytest.raises(ReadTimeout, match=r"no data for 0\.2 s"):
@@ -164,41 +163,41 @@ async def test_trickling_server_hits_the_per_read_timeout(server: ImageServer, d
     assert_not_bootable(disk)
 
 
-async def test_404_is_not_retried(server: ImageServer, disk: FileHandle) -> None:
+async def test_404_is_not_retried(server: ImageServer, disk: MemoryHandle) -> None:
     with pytest.raises(HttpStatusError) as caught:
         await write(server, disk, b"", urls=(server.url("/missing"),), expected=sha256(b""))
     assert caught.value.status == 404
     assert len(server.requests_for("/missing")) == 1
 
 
-async def test_urls_are_tried_in_order(server: ImageServer, disk: FileHandle) -> None:
+async def test_urls_are_tried_in_order(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=8)
     server.routes["/broken"] = Route(status=503)
     server.routes["/image"] = Route(body=raw)
     await write(server, disk, raw, urls=(server.url("/missing"), server.url("/broken"), server.url("/image")))
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
     assert [r.path for r in server.requests] == ["/missing", "/broken", "/image"]
 
 
-async def test_redirects_are_followed_and_bounded(server: ImageServer, disk: FileHandle) -> None:
+async def test_redirects_are_followed_and_bounded(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=9)
     server.routes["/image"] = Route(body=raw)
     server.routes["/moved"] = Route(location="/image")
     server.routes["/loop"] = Route(location="/loop")
     await write(server, disk, raw, urls=(server.url("/moved"),))
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
     with pytest.raises(HttpStatusError, match="redirects"):
         await write(server, disk, raw, urls=(server.url("/loop"),))
 
 
-async def test_chunked_transfer_encoding(server: ImageServer, disk: FileHandle) -> None:
+async def test_chunked_transfer_encoding(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=10)
     server.routes["/image"] = Route(body=raw, chunked=True)
     await write(server, disk, raw)
-    assert disk.content(len(raw)) == raw
+    assert content(disk, len(raw)) == raw
 
 
-async def test_wrong_checksum_leaves_the_disk_not_bootable(server: ImageServer, disk: FileHandle) -> None:
+async def test_wrong_checksum_leaves_the_disk_not_bootable(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=11)
     plant_old_image(disk)
     with pytest.raises(ChecksumMismatch) as caught:
@@ -207,17 +206,15 @@ async def test_wrong_checksum_leaves_the_disk_not_bootable(server: ImageServer, 
     assert_not_bootable(disk)
 
 
-async def test_every_named_digest_must_match(server: ImageServer, disk: FileHandle) -> None:
+async def test_every_named_digest_must_match(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=12)
     good = sha256(raw) | {"sha512": "0" * 128}
     with pytest.raises(ChecksumMismatch, match="sha512"):
         await write(server, disk, raw, expected=good)
 
 
-async def test_image_larger_than_the_disk(server: ImageServer, tmp_path: object) -> None:
-    from pathlib import Path
-
-    small = FileHandle(Path(str(tmp_path)) / "small.img", 4 * MiB)
+async def test_image_larger_than_the_disk(server: ImageServer) -> None:
+    small = await open_disk(4 * MiB)
     raw = disk_image(seed=13)  # 6 MiB
     with pytest.raises(ImageTooLarge, match="larger than the target"):
         await write(server, small, zstandard.ZstdCompressor().compress(raw))
@@ -235,21 +232,21 @@ def qcow2_header(*, backing: bool = False, version: int = 3) -> bytes:
     return header.ljust(0x200, b"\x00") + (b"base.img" if backing else b"")
 
 
-async def test_qcow2_with_backing_file_is_rejected(server: ImageServer, disk: FileHandle) -> None:
+async def test_qcow2_with_backing_file_is_rejected(server: ImageServer, disk: MemoryHandle) -> None:
     body = qcow2_header(backing=True).ljust(2 * MiB, b"\x00")
     with pytest.raises(ImageFormatError, match="backing file"):
         await write(server, disk, body, declared="qcow2")
     assert_not_bootable(disk)
 
 
-async def test_declared_raw_but_qcow2_content_is_rejected(server: ImageServer, disk: FileHandle) -> None:
+async def test_declared_raw_but_qcow2_content_is_rejected(server: ImageServer, disk: MemoryHandle) -> None:
     body = gzip.compress(qcow2_header().ljust(2 * MiB, b"\x00"))
     with pytest.raises(ImageFormatError, match="declared raw but its content is qcow2"):
         await write(server, disk, body, declared="raw")
 
 
 async def test_cancelling_a_write_stops_every_stage_and_leaves_the_disk_unbootable(
-    server: ImageServer, disk: FileHandle
+    server: ImageServer, disk: MemoryHandle
 ) -> None:
     import asyncio
     import threading
@@ -301,10 +298,10 @@ async def test_https_download_verifies_the_server(tmp_path: Path) -> None:
         url = f"https://127.0.0.1:{port}/image"
         try:
             client_ctx = ssl.create_default_context(cafile=str(work / "cert.pem"))
-            handle = FileHandle(work / "disk.img", 32 * MiB)
+            handle = await open_disk(32 * MiB)
             result = await stream_image(HttpDownload((url,), HttpOptions(ssl_context=client_ctx)),
                                         Target(handle), sha256(raw), DecodeJob(True, "raw"))
-            assert result.size == len(raw) and handle.content(len(raw)) == raw
+            assert result.size == len(raw) and content(handle, len(raw)) == raw
             with pytest.raises(DownloadError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
                 await stream_image(HttpDownload((url,), HttpOptions(retry_delay=0.0, max_resumes=0)),
                                    Target(handle), sha256(raw), DecodeJob(True, "raw"))
@@ -312,31 +309,19 @@ async def test_https_download_verifies_the_server(tmp_path: Path) -> None:
             tls.close()
 
 
-class ForgetfulHandle(FileHandle):
-    """A disk that acknowledges writes past `keeps` bytes without storing them."""
-
-    def __init__(self, path: Path, size: int, keeps: int) -> None:
-        super().__init__(path, size)
-        self.keeps = keeps
-
-    async def write_at(self, offset: int, data: bytes | memoryview) -> None:
-        if offset < self.keeps:
-            await super().write_at(offset, data)
-
-
-async def test_a_disk_that_does_not_keep_writes_fails_read_back(server: ImageServer, tmp_path: Path) -> None:
+async def test_a_disk_that_does_not_keep_writes_fails_read_back(server: ImageServer) -> None:
     from teeth_agent.backend.errors import VerificationFailed
 
-    (tmp_path / "liar.img").write_bytes(b"\x5a" * (32 * MiB))  # what the disk held before: it stays
-    forgetful = ForgetfulHandle(tmp_path / "liar.img", 32 * MiB, keeps=8 * MiB)
+    # What the disk held before stays past 8 MiB: writes there are acknowledged and never stored.
+    forgetful = await open_disk(32 * MiB, fill=0x5A, handler=forgets_writes_from(8 * MiB))
     raw = disk_image(20 * MiB, seed=17)
     with pytest.raises(VerificationFailed, match="read-back"):
         await write(server, forgetful, raw)
-    assert forgetful.content(MiB) == bytes(MiB)  # not bootable
+    assert content(forgetful, MiB) == bytes(MiB)  # not bootable
 
 
-async def test_tiny_image_is_padded_written_and_verified(server: ImageServer, disk: FileHandle) -> None:
+async def test_tiny_image_is_padded_written_and_verified(server: ImageServer, disk: MemoryHandle) -> None:
     raw = b"\xeb\x63\x90tiny"
     result = await write(server, disk, raw)
     assert result.size == len(raw)
-    assert disk.content(512) == raw.ljust(512, b"\0")
+    assert content(disk, 512) == raw.ljust(512, b"\0")

@@ -1,11 +1,18 @@
-"""A read-only fake machine for QC tests: an Inventory value, firmware rows and disk contents as tables."""
+"""QC tests' machine: an Inventory value and firmware rows as tables, served by the public MemoryBackend."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-
 from teeth_agent.backend.errors import DeviceIOError
+from teeth_agent.backend.memory import (
+    Call,
+    ManualClock,
+    MemoryBackend,
+    MemoryDisk,
+    MemoryFirmware,
+    MemoryMachine,
+    Outcome,
+    SparseBytes,
+)
 from teeth_agent.backend.types import (
     BlockDevice,
     BootMode,
@@ -49,67 +56,44 @@ COMPONENTS = (
 )
 
 
-@dataclass
-class FakeClock:
-    now: float = 0.0
+class FakeMachine(MemoryBackend):
+    """The public MemoryBackend holding `inv` and `components`; reads cost `seconds_per_read` on its clock,
+    land in `reads`, and fail inside `bad_reads` (path -> [start, end))."""
 
-    def monotonic(self) -> float:
-        return self.now
+    def __init__(
+        self,
+        inv: Inventory | None = None,
+        components: tuple[FirmwareComponent, ...] = COMPONENTS,
+        bad_reads: dict[str, tuple[int, int]] | None = None,
+        seconds_per_read: float = 0.1,
+    ) -> None:
+        inv = inv or inventory()
+        machine = MemoryMachine.of(
+            *(MemoryDisk(d, SparseBytes(d.size)) for d in inv.disks),
+            dmi=inv.dmi,
+            cpu=inv.cpu,
+            memory_mib=inv.memory_mib,
+            nics=inv.nics,
+            boot_mode=inv.boot_mode,
+            firmware=MemoryFirmware({c.id: c for c in components}, secure_boot=inv.secure_boot),
+        )
+        self.manual_clock = ManualClock()
+        super().__init__(machine, handler=self._react, clock=self.manual_clock)
+        self.bad_reads = bad_reads or {}
+        self.seconds_per_read = seconds_per_read
+        self.reads: list[tuple[str, int]] = []
 
-    def time(self) -> float:
-        return 1_800_000_000.0 + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-class Handle:
-    def __init__(self, m: FakeMachine, dev: BlockDevice) -> None:
-        self.m, self.dev = m, dev
-
-    @property
-    def size(self) -> int:
-        return self.dev.size
-
-    @property
-    def alignment(self) -> int:
-        return 512
-
-    async def read_at(self, offset: int, length: int) -> bytes:
-        self.m.clock.now += self.m.seconds_per_read
-        self.m.reads.append((self.dev.path, offset))
-        bad = self.m.bad_reads.get(self.dev.path)
-        if bad is not None and bad[0] <= offset < bad[1]:
-            raise DeviceIOError("medium error", offset=offset)
-        return bytes(length)
-
-    async def flush(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-
-@dataclass
-class FakeMachine:
-    inv: Inventory = field(default_factory=inventory)
-    components: tuple[FirmwareComponent, ...] = COMPONENTS
-    bad_reads: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> [start, end) that fails
-    seconds_per_read: float = 0.1
-    clock: FakeClock = field(default_factory=FakeClock)
-    reads: list[tuple[str, int]] = field(default_factory=list)
-    name: str = "fake"
-
-    async def inventory(self) -> Inventory:
-        return self.inv
-
-    async def firmware_components(self) -> tuple[FirmwareComponent, ...]:
-        return self.components
-
-    async def open_block(self, path: str, *, writable: bool) -> Handle:
-        assert not writable, "QC must never open a disk for writing"
-        return Handle(self, next(d for d in self.inv.disks if d.path == path))
+    def _react(self, call: Call) -> Outcome:
+        if call.op == "open_block":
+            assert not call.args["writable"], "QC must never open a disk for writing"
+        if call.op == "read_at":
+            offset = call.args["offset"]
+            self.manual_clock.advance(self.seconds_per_read)
+            self.reads.append((call.target, offset))
+            bad = self.bad_reads.get(call.target)
+            if bad is not None and bad[0] <= offset < bad[1]:
+                raise DeviceIOError("medium error", offset=offset)
+        return None
 
 
 def make_ctx(backend: object, progress: list[tuple[float, float]]) -> object:
