@@ -1,17 +1,18 @@
-# The README's commands. Each target sets itself up from nothing on a fresh Debian machine (as root).
+# The README's commands. `make demo` needs only Python; `make test` sets everything up on a fresh Debian machine (as root).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SIM_STAMP := $(VENV)/.installed-sim
 APT_STAMP := .cache/apt.stamp
 APT_LISTS := $(sort $(wildcard deps/apt-*.txt))
 
 .PHONY: help setup apt demo test lint unit bench clean
 
 help:
-	@echo "make demo   - set up and run the simulator's fleet demo"
+	@echo "make demo   - set up (a Python venv, nothing else) and run the simulator's fleet demo"
 	@echo "make test   - set up (venv, apt packages, libvirt) and run every test, the VM testbed included"
 	@echo "make bench  - measure the figures in the README beside their baselines"
 
@@ -33,11 +34,17 @@ $(STAMP): pyproject.toml $(APT_STAMP)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[sim,test,testbed,endpoint]'
-	@touch $@
+	@touch $@ $(SIM_STAMP)
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+# The demo needs only Python: a venv with the `sim` extra (no system packages, no root, no compiler).
+$(SIM_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install Python's venv module" >&2; exit 1; }
+	$(PY) -m pip install -q -e '.[sim]'
+	@touch $@
+
+demo: $(SIM_STAMP)
 	$(VENV)/bin/teeth-sim demo
 
 lint: $(STAMP)

@@ -5,6 +5,9 @@
     teeth-sim profiles                  list the shipped hardware profiles
     teeth-sim agent --profile P [teeth-agent options]   one simulated machine running the real agent
     teeth-sim replay FILE               play a recorded transcript back against a fresh agent
+    teeth-sim fleet --endpoint URL --machines N [...]   real agents against any endpoint, until stopped
+    teeth-sim machines | fault MACHINE KIND [ARGS]      list / inject faults into running fleets
+    teeth-sim conformance --endpoint URL                check an endpoint implementation
 
 `demo` starts the reference endpoint and a fleet of simulated machines in this process, each a real agent
 talking the real protocol over 127.0.0.1 TCP, drives the scenario (decommission then standby, with faults),
@@ -22,9 +25,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from simulator.conformance.command import add_conformance_parser, conformance_main
 from simulator.fleet.scenario import Scenario, load_scenario
 from simulator.machine.profile import load_profile, profile_names
 from simulator.machine.tomlread import SpecError
+from simulator.openfleet.commands import add_parsers as add_fleet_parsers
+from simulator.openfleet.commands import fault_main, fleet_main, machines_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="play a recorded transcript back against a fresh simulated agent")
     replay.add_argument("file", type=Path)
     replay.add_argument("--report", type=Path, help="write the differences as JSON here")
+    add_fleet_parsers(sub)
+    add_conformance_parser(sub)
     return p
 
 
@@ -85,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["agent"]:
         return _agent(argv[1:])
     args = build_parser().parse_args(argv)
+    args.argv = argv
+    others = {"fleet": fleet_main, "machines": machines_main, "fault": fault_main,
+              "conformance": conformance_main}
+    if args.command in others:
+        return others[args.command](args)
     try:
         if args.command == "profiles":
             return _profiles()
