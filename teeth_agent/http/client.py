@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from teeth_agent.http.errors import DownloadError, HttpStatusError, ReadTimeout
+from teeth_agent.http.errors import DownloadError, HttpStatusError, ReadTimeout, RedirectRefused, redact
 from teeth_agent.http.receiver import Conn
 from teeth_agent.http.wire import Body, Response, build_request
 
@@ -40,6 +40,19 @@ class HttpOptions:
     retry_delay: float = 0.5
     ssl_context: ssl.SSLContext | None = None
     user_agent: str = "teeth-agent"
+
+
+def check_redirect(current: str, target: str) -> str:
+    """Follow a redirect only to http(s), and never from https down to http: a TLS download must not be
+    silently handed to a plain-text server (the digest still guards the bytes, but not the credentials
+    and not what a MITM learns)."""
+    scheme = urllib.parse.urlsplit(target).scheme
+    if scheme not in ("http", "https"):
+        raise RedirectRefused(f"{redact(current)}: redirect to a {scheme or 'relative'}: URL refused "
+                              f"({redact(target)})")
+    if urllib.parse.urlsplit(current).scheme == "https" and scheme == "http":
+        raise RedirectRefused(f"{redact(current)}: redirect from https to http refused ({redact(target)})")
+    return target
 
 
 class _Dropped(Exception):
@@ -81,9 +94,9 @@ class HttpDownload:
                     yield chunk
                 self._complete = True
                 return
-            except HttpStatusError as exc:
+            except (HttpStatusError, RedirectRefused) as exc:
                 self._note(url, exc)
-                return  # a 4xx will not change; after a 5xx, let the next mirror answer
+                return  # a 4xx or a refused redirect will not change; after a 5xx, let the next mirror answer
             except ssl.SSLCertVerificationError as exc:
                 self._note(url, exc)
                 return  # an untrusted server stays untrusted
@@ -105,7 +118,7 @@ class HttpDownload:
         msg = f"download failed from every URL after {self.received} bytes: {self.failures[-1:]}"
         if isinstance(last, ReadTimeout):
             raise ReadTimeout(msg, details=details)
-        if isinstance(last, HttpStatusError) and len(self.urls) == 1:
+        if isinstance(last, (HttpStatusError, RedirectRefused)) and len(self.urls) == 1:
             raise last
         raise DownloadError(msg, details=details)
 
@@ -160,7 +173,7 @@ class HttpDownload:
                 raise _Dropped(f"{url}: bad or missing response head ({exc})") from exc
             if response.status in _REDIRECTS and response.location:
                 conn.close()
-                url = urllib.parse.urljoin(url, response.location)
+                url = check_redirect(url, urllib.parse.urljoin(url, response.location))
                 continue
             if response.status not in (200, 206):
                 conn.close()

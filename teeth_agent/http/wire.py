@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from teeth_agent.http.receiver import Conn
 
 HEAD_LIMIT = 64 * 1024
+# RFC 9112 chunk-size: hex digits only. int(x, 16) alone also takes "-5", "+5", "0x5", "5_0" and spaces,
+# and a negative size was read as an empty chunk. 16 digits are more than any real chunk needs.
+_CHUNK_SIZE = re.compile(rb"^[0-9a-fA-F]{1,16}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -86,6 +89,14 @@ def parse_head(raw: bytes) -> Response:
     return Response(int(code), reason.strip(), headers)
 
 
+def parse_chunk_size(line: bytes) -> int:
+    """The size on a chunk's header line (extensions after ';' ignored); ValueError unless plain hex."""
+    digits = line.split(b";", 1)[0].strip(b" \t")
+    if not _CHUNK_SIZE.match(digits):
+        raise ValueError(f"chunked body: bad chunk size {line[:40]!r}")
+    return int(digits, 16)
+
+
 class Body:
     """The bytes after the response head: a leftover from the head read, then the connection."""
 
@@ -142,7 +153,7 @@ class Body:
 
     async def _chunked(self) -> AsyncGenerator[bytes | bytearray, None]:
         while True:
-            size = int((await self.readline()).split(b";", 1)[0].strip() or b"x", 16)
+            size = parse_chunk_size(await self.readline())
             if size == 0:
                 while await self.readline():
                     pass  # trailers: ignored
