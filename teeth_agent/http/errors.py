@@ -3,7 +3,8 @@
 HttpError
 ├── DownloadError          every URL failed (each URL's reason is in `details`)
 │   ├── HttpStatusError    a 4xx/5xx answer (4xx is never retried on the same URL)
-│   └── RedirectRefused    a redirect to another scheme, or from https down to http (never followed)
+│   ├── RedirectRefused    a redirect to another scheme, or from https down to http (never followed)
+│   └── ProxyError         the proxy is unreachable, refuses the request, or wants credentials not given
 └── ReadTimeout            no byte arrived within the per-read timeout, or the total timeout expired
 
 Each carries the wire error `type` it becomes; the command registry maps the tree to wire errors, as it
@@ -48,6 +49,10 @@ class ReadTimeout(DownloadError):
 
 class RedirectRefused(DownloadError):
     type = "download_failed"
+
+
+class ProxyError(DownloadError):
+    type = "proxy_error"
 
 
 def redact(url: str) -> str:

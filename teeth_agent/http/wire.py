@@ -52,22 +52,36 @@ class Response:
         return int(match.group(1)), None if total == "*" else int(total)
 
 
-def build_request(parts: urllib.parse.SplitResult, start: int, user_agent: str) -> bytes:
+def build_request(
+    parts: urllib.parse.SplitResult,
+    start: int,
+    user_agent: str,
+    *,
+    absolute: bool = False,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """A GET; `absolute`: the request target as a full URL, as a plain-http request to a proxy is sent."""
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     host = parts.netloc.rpartition("@")[2]  # never send userinfo as part of Host
+    if absolute:
+        path = f"{parts.scheme}://{host}{path}"
+    for name, value in headers:
+        if any(c in name + value for c in "\r\n\0"):
+            raise ValueError(f"header {name!r} holds a line break")
     lines = [
         f"GET {path} HTTP/1.1",
         f"Host: {host}",
         f"User-Agent: {user_agent}",
-        "Accept: */*",
+        *(() if any(name.lower() == "accept" for name, _ in headers) else ("Accept: */*",)),
         # The content's own compression is detected and decoded by the pipeline; no transfer gzip.
         "Accept-Encoding: identity",
         "Connection: close",
     ]
     if start:
         lines.append(f"Range: bytes={start}-")
+    lines.extend(f"{name}: {value}" for name, value in headers)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -105,6 +119,11 @@ class Body:
         self._timeout = timeout
         self._chunk = chunk_size
         self._rest = b""
+
+    @property
+    def leftover(self) -> bytes:
+        """Bytes that arrived after the head and were not read yet."""
+        return self._rest
 
     async def read_head(self) -> Response:
         data = b""

@@ -75,8 +75,8 @@ async def _install_qcow2(
         await handle.close()
     assert stream.qcow2 is not None
     if spec.size is not None and stream.qcow2.virtual_size > spec.size:
-        raise ImageTooLarge(f"qcow2 virtual size {stream.qcow2.virtual_size} is more than the image's declared "
-                            f"size of {spec.size} bytes", details={"declared_size": spec.size})
+        raise ImageTooLarge(f"qcow2 virtual size {stream.qcow2.virtual_size} is more than the image's "
+                            f"declared size of {spec.size} bytes", details={"declared_size": spec.size})
     if stream.qcow2.virtual_size > stage:
         raise ImageTooLarge(f"qcow2 virtual size {stream.qcow2.virtual_size} does not fit before the staged "
                             f"copy at {stage} on {disk.path}")
