@@ -99,3 +99,31 @@ def test_environment_settings_and_no_proxy() -> None:
     assert settings.for_url("https", "images.invalid", 443) is None  # no https_proxy given
     proxy = settings.for_url("http", "images.invalid", 80)
     assert proxy is not None and "p@" not in repr(proxy) and proxy.display == "http://***@10.0.0.1:3128"
+
+
+async def test_https_through_the_proxy_uses_connect(tmp_path: Path, proxy: int) -> None:
+    import asyncio
+    import ssl
+
+    from test_image_pipeline import self_signed
+
+    self_signed(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    raw = disk_image(seed=51)
+    async with ImageServer() as plain:
+        plain.routes["/image"] = Route(body=raw)
+        tls = await asyncio.start_server(plain._handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = tls.sockets[0].getsockname()[1]
+        try:
+            handle = FileHandle(tmp_path / "disk.img", 32 << 20)
+            options = HttpOptions(ssl_context=ssl.create_default_context(cafile=str(tmp_path / "cert.pem")),
+                                  proxy=ProxySettings.from_params({"https": f"http://127.0.0.1:{proxy}"}, ""))
+            result = await stream_image(HttpDownload((f"https://127.0.0.1:{port}/image",), options),
+                                        Target(handle), {"sha256": hashlib.sha256(raw).hexdigest()},
+                                        DecodeJob(True, "raw"))
+            assert result.size == len(raw) and handle.content(len(raw)) == raw
+            # Inside the tunnel the proxy saw nothing of the request: no Via header reached the server.
+            assert "via" not in plain.requests_for("/image")[0].headers
+        finally:
+            tls.close()
