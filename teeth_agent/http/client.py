@@ -5,20 +5,35 @@ Standard library only (it ships in the ramdisk). What it does beyond a plain GET
 - Range resume after a dropped connection or a stalled read, so a multi-GiB download survives a hiccup;
   a server that ignores Range (200) is read and the already-received prefix discarded;
 - a per-read timeout (no byte for N s) and a total deadline;
-- no retry of a 4xx on the same URL (asking again cannot help); redirects bounded.
+- no retry of a 4xx on the same URL (asking again cannot help); redirects bounded, only to http(s), never
+  from https to http;
+- proxies (`proxy`, else HTTP(S)_PROXY/NO_PROXY from the environment; CONNECT for https) and credentials
+  (`auth`, or userinfo in the URL) sent only to the origin they were given for; no URL in a message
+  carries its userinfo.
 Integrity is not this module's job: the pipeline hashes every byte and compares at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 import urllib.parse
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from teeth_agent.http.errors import DownloadError, HttpStatusError, ReadTimeout
+from teeth_agent.http.auth import Credentials
+from teeth_agent.http.connect import ConnectTimeout, Endpoint, open_conn, proxy_auth_error
+from teeth_agent.http.errors import (
+    DownloadError,
+    HttpStatusError,
+    ProxyError,
+    ReadTimeout,
+    RedirectRefused,
+    redact,
+)
+from teeth_agent.http.proxy import Proxy, ProxyConfigError, ProxySettings
 from teeth_agent.http.receiver import Conn
 from teeth_agent.http.wire import Body, Response, build_request
 
@@ -40,6 +55,24 @@ class HttpOptions:
     retry_delay: float = 0.5
     ssl_context: ssl.SSLContext | None = None
     user_agent: str = "teeth-agent"
+    # None: HTTP(S)_PROXY/NO_PROXY from the agent's environment, read when a download starts.
+    proxy: ProxySettings | None = None
+    # Sent as Authorization to the origin of the URL given (not to one a redirect leads to).
+    auth: Credentials | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def check_redirect(current: str, target: str) -> str:
+    """Follow a redirect only to http(s), and never from https down to http: a TLS download must not be
+    silently handed to a plain-text server (the digest still guards the bytes, but not the credentials
+    and not what a MITM learns)."""
+    scheme = urllib.parse.urlsplit(target).scheme
+    if scheme not in ("http", "https"):
+        raise RedirectRefused(f"{redact(current)}: redirect to a {scheme or 'relative'}: URL refused "
+                              f"({redact(target)})")
+    if urllib.parse.urlsplit(current).scheme == "https" and scheme == "http":
+        raise RedirectRefused(f"{redact(current)}: redirect from https to http refused ({redact(target)})")
+    return target
 
 
 class _Dropped(Exception):
@@ -57,6 +90,7 @@ class HttpDownload:
     failures: list[str] = field(default_factory=list)
     _complete: bool = False
     _last: Exception | None = None
+    _proxy_settings: ProxySettings | None = None
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         deadline = None
@@ -81,9 +115,9 @@ class HttpDownload:
                     yield chunk
                 self._complete = True
                 return
-            except HttpStatusError as exc:
+            except (HttpStatusError, RedirectRefused, ProxyError) as exc:
                 self._note(url, exc)
-                return  # a 4xx will not change; after a 5xx, let the next mirror answer
+                return  # a 4xx or a refused redirect will not change; after a 5xx, let the next mirror answer
             except ssl.SSLCertVerificationError as exc:
                 self._note(url, exc)
                 return  # an untrusted server stays untrusted
@@ -98,6 +132,7 @@ class HttpDownload:
     def _note(self, url: str, exc: Exception) -> None:
         self._last = exc
         text = str(exc) or type(exc).__name__
+        url = redact(url)
         self.failures.append(text if text.startswith(url) else f"{url}: {text}")
 
     def _give_up(self, last: Exception | None) -> None:
@@ -105,7 +140,7 @@ class HttpDownload:
         msg = f"download failed from every URL after {self.received} bytes: {self.failures[-1:]}"
         if isinstance(last, ReadTimeout):
             raise ReadTimeout(msg, details=details)
-        if isinstance(last, HttpStatusError) and len(self.urls) == 1:
+        if isinstance(last, (HttpStatusError, RedirectRefused, ProxyError)) and len(self.urls) == 1:
             raise last
         raise DownloadError(msg, details=details)
 
@@ -134,7 +169,7 @@ class HttpDownload:
         if response.status == 206:
             start, total = response.content_range()
             if start != self.received:
-                raise _Dropped(f"{url}: server resumed at {start}, wanted {self.received}")
+                raise _Dropped(f"{redact(url)}: server resumed at {start}, wanted {self.received}")
             if total is not None:
                 self.total = total
             return 0
@@ -142,48 +177,75 @@ class HttpDownload:
             self.total = response.content_length
         return self.received
 
-    async def _open(self, url: str, deadline: float | None) -> tuple[Conn, Body, Response, str]:
+    def _proxies(self) -> ProxySettings:
+        if self._proxy_settings is None:
+            try:
+                self._proxy_settings = (self.options.proxy if self.options.proxy is not None
+                                        else ProxySettings.from_environ(os.environ))
+            except ProxyConfigError as exc:
+                raise ProxyError(f"proxy settings from the environment: {exc}") from exc
+        return self._proxy_settings
+
+    async def _open(
+        self, url: str, deadline: float | None, accept: tuple[int, ...] = (200, 206)
+    ) -> tuple[Conn, Body, Response, str]:
+        origin = Endpoint.of(urllib.parse.urlsplit(url))
         for _ in range(self.options.max_redirects + 1):
             parts = urllib.parse.urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise HttpStatusError(url, 400, "unsupported URL")
-            conn = await self._connect(parts, deadline)
+                raise HttpStatusError(redact(url), 400, "unsupported URL")
+            target = Endpoint.of(parts)
+            proxy = self._proxies().for_url(target.scheme, target.host, target.port)
+            conn = await self._connect(target, proxy, deadline)
             body = Body(conn, lambda: self._read_timeout(deadline), self.options.chunk_size)
+            absolute = proxy is not None and target.scheme == "http"
+            headers = self._headers(parts, same_origin=target == origin)
+            if absolute and proxy is not None and proxy.authorization:
+                headers += (("Proxy-Authorization", proxy.authorization),)
             try:
-                conn.send(build_request(parts, self.received, self.options.user_agent))
+                conn.send(build_request(parts, self.received, self.options.user_agent, absolute=absolute,
+                                        headers=headers))
                 response = await body.read_head()
             except TimeoutError as exc:
                 conn.close()
                 raise self._timeout(deadline) from exc
             except (ConnectionError, ValueError) as exc:
                 conn.close()
-                raise _Dropped(f"{url}: bad or missing response head ({exc})") from exc
+                raise _Dropped(f"{redact(url)}: bad or missing response head ({exc})") from exc
             if response.status in _REDIRECTS and response.location:
                 conn.close()
-                url = urllib.parse.urljoin(url, response.location)
+                url = check_redirect(url, urllib.parse.urljoin(url, response.location))
                 continue
-            if response.status not in (200, 206):
+            if absolute and response.status == 407 and proxy is not None:
                 conn.close()
-                raise HttpStatusError(url, response.status, response.reason)
+                raise proxy_auth_error(proxy)
+            if response.status not in accept:
+                conn.close()
+                via = f" (through proxy {proxy.display})" if proxy is not None else ""
+                raise HttpStatusError(redact(url), response.status, response.reason + via)
             return conn, body, response, url
-        raise HttpStatusError(url, 310, f"more than {self.options.max_redirects} redirects")
+        raise HttpStatusError(redact(url), 310, f"more than {self.options.max_redirects} redirects")
 
-    async def _connect(self, parts: urllib.parse.SplitResult, deadline: float | None) -> Conn:
-        host = parts.hostname or ""
-        tls = parts.scheme == "https"
-        port = parts.port or (443 if tls else 80)
-        context = (self.options.ssl_context or ssl.create_default_context()) if tls else None
+    def _headers(self, parts: urllib.parse.SplitResult, *, same_origin: bool) -> tuple[tuple[str, str], ...]:
+        """The caller's headers, and its credentials only for the origin they were given for: a redirect to
+        another host (a CDN, object storage) must not carry them along. Credentials in the URL count as
+        Basic credentials for that URL."""
+        headers = tuple(self.options.headers)
+        credentials = self.options.auth
+        if credentials is None and parts.username is not None:
+            credentials = Credentials.basic(urllib.parse.unquote(parts.username),
+                                            urllib.parse.unquote(parts.password or ""))
+        if credentials is not None and same_origin:
+            headers += (("Authorization", credentials.header()),)
+        return headers
+
+    async def _connect(self, target: Endpoint, proxy: Proxy | None, deadline: float | None) -> Conn:
         timeout = min(self.options.connect_timeout, self._read_timeout(deadline))
-        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(timeout):
-                _, conn = await loop.create_connection(
-                    lambda: Conn(self.options.chunk_size), host, port, ssl=context,
-                    server_hostname=host if tls else None,
-                )
-        except TimeoutError as exc:
-            raise _Dropped(f"connect to {host}:{port} timed out") from exc
-        return conn
+            return await open_conn(target, proxy, chunk_size=self.options.chunk_size, seconds=timeout,
+                                   ssl_context=self.options.ssl_context, user_agent=self.options.user_agent)
+        except ConnectTimeout as exc:
+            raise _Dropped(str(exc)) from exc
 
     def _read_timeout(self, deadline: float | None) -> float:
         if deadline is None:

@@ -2,7 +2,9 @@
 
 HttpError
 ├── DownloadError          every URL failed (each URL's reason is in `details`)
-│   └── HttpStatusError    a 4xx/5xx answer (4xx is never retried on the same URL)
+│   ├── HttpStatusError    a 4xx/5xx answer (4xx is never retried on the same URL)
+│   ├── RedirectRefused    a redirect to another scheme, or from https down to http (never followed)
+│   └── ProxyError         the proxy is unreachable, refuses the request, or wants credentials not given
 └── ReadTimeout            no byte arrived within the per-read timeout, or the total timeout expired
 
 Each carries the wire error `type` it becomes; the command registry maps the tree to wire errors, as it
@@ -11,6 +13,7 @@ does BackendError.
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 
@@ -42,3 +45,19 @@ class HttpStatusError(DownloadError):
 
 class ReadTimeout(DownloadError):
     type = "timeout"
+
+
+class RedirectRefused(DownloadError):
+    type = "download_failed"
+
+
+class ProxyError(DownloadError):
+    type = "proxy_error"
+
+
+def redact(url: str) -> str:
+    """The URL without userinfo, for messages and logs: credentials in a URL are never repeated."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

@@ -72,6 +72,15 @@ class Conn(asyncio.BufferedProtocol):
         if self._transport is not None:
             self._transport.close()
 
+    @property
+    def transport(self) -> asyncio.Transport:
+        assert self._transport is not None
+        return self._transport
+
+    def upgrade(self, transport: asyncio.Transport) -> None:
+        """Carry on over `transport` (TLS started on this connection, e.g. through a proxy's CONNECT)."""
+        self._transport = transport
+
     async def take(self, want: int, idle_timeout: float, least: int | None = None) -> bytes | bytearray:
         """Up to `want` bytes, waiting until `least` (default: `want`) arrived or the peer closed; b"" at
         the end. Waiting for a full chunk keeps the hand-overs few and large.

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from teeth_agent.http.receiver import Conn
 
 HEAD_LIMIT = 64 * 1024
+# RFC 9112 chunk-size: hex digits only. int(x, 16) alone also takes "-5", "+5", "0x5", "5_0" and spaces,
+# and a negative size was read as an empty chunk. 16 digits are more than any real chunk needs.
+_CHUNK_SIZE = re.compile(rb"^[0-9a-fA-F]{1,16}$")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -49,22 +52,36 @@ class Response:
         return int(match.group(1)), None if total == "*" else int(total)
 
 
-def build_request(parts: urllib.parse.SplitResult, start: int, user_agent: str) -> bytes:
+def build_request(
+    parts: urllib.parse.SplitResult,
+    start: int,
+    user_agent: str,
+    *,
+    absolute: bool = False,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """A GET; `absolute`: the request target as a full URL, as a plain-http request to a proxy is sent."""
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     host = parts.netloc.rpartition("@")[2]  # never send userinfo as part of Host
+    if absolute:
+        path = f"{parts.scheme}://{host}{path}"
+    for name, value in headers:
+        if any(c in name + value for c in "\r\n\0"):
+            raise ValueError(f"header {name!r} holds a line break")
     lines = [
         f"GET {path} HTTP/1.1",
         f"Host: {host}",
         f"User-Agent: {user_agent}",
-        "Accept: */*",
+        *(() if any(name.lower() == "accept" for name, _ in headers) else ("Accept: */*",)),
         # The content's own compression is detected and decoded by the pipeline; no transfer gzip.
         "Accept-Encoding: identity",
         "Connection: close",
     ]
     if start:
         lines.append(f"Range: bytes={start}-")
+    lines.extend(f"{name}: {value}" for name, value in headers)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -86,6 +103,14 @@ def parse_head(raw: bytes) -> Response:
     return Response(int(code), reason.strip(), headers)
 
 
+def parse_chunk_size(line: bytes) -> int:
+    """The size on a chunk's header line (extensions after ';' ignored); ValueError unless plain hex."""
+    digits = line.split(b";", 1)[0].strip(b" \t")
+    if not _CHUNK_SIZE.match(digits):
+        raise ValueError(f"chunked body: bad chunk size {line[:40]!r}")
+    return int(digits, 16)
+
+
 class Body:
     """The bytes after the response head: a leftover from the head read, then the connection."""
 
@@ -94,6 +119,11 @@ class Body:
         self._timeout = timeout
         self._chunk = chunk_size
         self._rest = b""
+
+    @property
+    def leftover(self) -> bytes:
+        """Bytes that arrived after the head and were not read yet."""
+        return self._rest
 
     async def read_head(self) -> Response:
         data = b""
@@ -142,7 +172,7 @@ class Body:
 
     async def _chunked(self) -> AsyncGenerator[bytes | bytearray, None]:
         while True:
-            size = int((await self.readline()).split(b";", 1)[0].strip() or b"x", 16)
+            size = parse_chunk_size(await self.readline())
             if size == 0:
                 while await self.readline():
                     pass  # trailers: ignored

@@ -48,7 +48,8 @@ async def install_image(
     else:
         handle = await backend.open_block(disk.path, writable=True)
         try:
-            stream = await stream_image(source, Target(handle, bootable=True), spec.hash_map,
+            target = Target(handle, bootable=True, declared_size=spec.size)
+            stream = await stream_image(source, target, spec.hash_map,
                                         DecodeJob(True, "raw"), progress)
         finally:
             await handle.close()
@@ -73,6 +74,9 @@ async def _install_qcow2(
     finally:
         await handle.close()
     assert stream.qcow2 is not None
+    if spec.size is not None and stream.qcow2.virtual_size > spec.size:
+        raise ImageTooLarge(f"qcow2 virtual size {stream.qcow2.virtual_size} is more than the image's "
+                            f"declared size of {spec.size} bytes", details={"declared_size": spec.size})
     if stream.qcow2.virtual_size > stage:
         raise ImageTooLarge(f"qcow2 virtual size {stream.qcow2.virtual_size} does not fit before the staged "
                             f"copy at {stage} on {disk.path}")

@@ -56,6 +56,8 @@ class Target:
     capacity: int | None = None  # default: from base to the end of the handle
     # A disk someone may boot: not bootable while written, first MiB held back until verified.
     bootable: bool = False
+    # The decoded size the image declares (its spec's `size`): decoding past it stops the stream.
+    declared_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ async def _run_stages(
     filled: asyncio.Queue[Filled | None] = asyncio.Queue()
     pool = BufferPool(WRITE_BUFFERS)
     thread_source = ThreadSource(loop, chunks, BackgroundHasher(hasher))
-    assembler = Assembler(pool, lambda item: loop.call_soon_threadsafe(filled.put_nowait, item), capacity)
+    assembler = Assembler(pool, lambda item: loop.call_soon_threadsafe(filled.put_nowait, item), capacity,
+                          target.declared_size)
 
     def end_of_writes() -> None:
         loop.call_soon_threadsafe(filled.put_nowait, None)

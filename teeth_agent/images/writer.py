@@ -41,10 +41,14 @@ class Assembler:
         pool: BufferPool,
         post: Callable[[Filled], object],
         capacity: int,
+        declared: int | None = None,
     ) -> None:
         self._pool = pool
         self._post = post
         self._capacity = capacity
+        # The image's own declared size: a stream that decodes past it is stopped there, not at the end of
+        # the disk (a compressed bomb of zeroes would otherwise cost a whole disk of writes to find out).
+        self._declared = declared
         self._buf: mmap.mmap | None = None
         self._fill = 0
         self._offset = 0
@@ -75,6 +79,9 @@ class Assembler:
                 self._flush()
 
     def _account(self, count: int) -> None:
+        if self._declared is not None and self.total + count > self._declared:
+            raise ImageTooLarge(f"image decodes to more than its declared size of {self._declared} bytes",
+                                details={"declared_size": self._declared})
         if self.total + count > self._capacity:
             raise ImageTooLarge(f"image is larger than the target ({self._capacity} bytes)",
                                 details={"capacity": self._capacity})

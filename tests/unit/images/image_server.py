@@ -21,6 +21,7 @@ class Route:
     ranges: bool = True
     chunked: bool = False
     location: str | None = None
+    raw: bytes | None = None  # the whole response, sent as is (for malformed answers)
 
 
 @dataclass
@@ -73,6 +74,9 @@ class ImageServer:
     ) -> None:
         if route is None:
             writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            return
+        if route.raw is not None:
+            writer.write(route.raw)
             return
         if route.location is not None:
             redirect = f"HTTP/1.1 302 Found\r\nLocation: {route.location}\r\nContent-Length: 0\r\n\r\n"
