@@ -10,11 +10,12 @@ import ssl
 from pathlib import Path
 
 import pytest
-from block_fakes import FileHandle
+from block_fakes import content, open_disk
 from image_server import ImageServer, Route
 from images_test_support import disk_fixture, server_fixture  # noqa: F401
 from test_image_pipeline import FAST, assert_not_bootable, disk_image, plant_old_image, self_signed, write
 
+from teeth_agent.backend.memory import Call, MemoryHandle, Outcome
 from teeth_agent.http.client import HttpDownload, HttpOptions
 from teeth_agent.http.errors import DownloadError, RedirectRefused
 from teeth_agent.http.wire import parse_chunk_size
@@ -40,7 +41,7 @@ def chunked(*pieces: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + b"".join(pieces)
 
 
-async def test_a_negative_chunk_size_fails_the_download(server: ImageServer, disk: FileHandle) -> None:
+async def test_a_negative_chunk_size_fails_the_download(server: ImageServer, disk: MemoryHandle) -> None:
     body = b"\xeb\x63\x90hello"
     # Before the fix "-5" parsed as -5, read as an empty chunk, and the body was accepted as complete.
     server.routes["/image"] = Route(raw=chunked(b"8\r\n" + body + b"\r\n", b"-5\r\n\r\n", b"0\r\n\r\n"))
@@ -50,14 +51,14 @@ async def test_a_negative_chunk_size_fails_the_download(server: ImageServer, dis
     assert_not_bootable(disk)
 
 
-async def test_a_well_formed_chunked_answer_still_passes(server: ImageServer, disk: FileHandle) -> None:
+async def test_a_well_formed_chunked_answer_still_passes(server: ImageServer, disk: MemoryHandle) -> None:
     body = b"\xeb\x63\x90hello"
     server.routes["/image"] = Route(raw=chunked(b"8;x=y\r\n" + body + b"\r\n", b"0\r\n\r\n"))
     result = await write(server, disk, body)
-    assert result.size == len(body) and disk.content(len(body)) == body
+    assert result.size == len(body) and content(disk, len(body)) == body
 
 
-async def test_redirect_to_another_scheme_is_refused(server: ImageServer, disk: FileHandle) -> None:
+async def test_redirect_to_another_scheme_is_refused(server: ImageServer, disk: MemoryHandle) -> None:
     server.routes["/image"] = Route(location="file:///etc/shadow")
     with pytest.raises(RedirectRefused, match="file: URL refused"):
         await write(server, disk, b"x")
@@ -75,7 +76,7 @@ async def test_redirect_from_https_to_http_is_refused(tmp_path: Path) -> None:
         tls = await asyncio.start_server(plain._handle, "127.0.0.1", 0, ssl=server_ctx)
         port = tls.sockets[0].getsockname()[1]
         try:
-            handle = FileHandle(tmp_path / "disk.img", 32 * MiB)
+            handle = await open_disk(32 * MiB)
             options = HttpOptions(ssl_context=ssl.create_default_context(cafile=str(tmp_path / "cert.pem")),
                                   retry_delay=0.0)
             download = HttpDownload((f"https://127.0.0.1:{port}/down",), options)
@@ -89,7 +90,14 @@ async def test_redirect_from_https_to_http_is_refused(tmp_path: Path) -> None:
 
 
 async def test_a_bomb_stops_at_the_declared_size_not_the_disk(server: ImageServer, tmp_path: Path) -> None:
-    disk = FileHandle(tmp_path / "big.img", 256 * MiB)
+    writes: list[int] = []
+
+    def count_writes(call: Call) -> Outcome:
+        if call.op == "write_at":
+            writes.append(call.args["offset"])
+        return None
+
+    disk = await open_disk(256 * MiB, handler=count_writes)
     plant_old_image(disk)
     body = gzip.compress(bytes(200 * MiB), compresslevel=1)  # ~200 KiB that decode to 200 MiB
     server.routes["/image"] = Route(body=body)
@@ -100,11 +108,11 @@ async def test_a_bomb_stops_at_the_declared_size_not_the_disk(server: ImageServe
                            DecodeJob(True, "raw"))
     assert_not_bootable(disk)
     # Stopped at once: nothing was written past the declared size (the buffers in flight are smaller).
-    assert disk.content(MiB, 16 * MiB) == bytes(MiB)
-    assert disk.writes < 8
+    assert content(disk, MiB, 16 * MiB) == bytes(MiB)
+    assert len(writes) < 8
 
 
-async def test_an_image_of_exactly_its_declared_size_passes(server: ImageServer, disk: FileHandle) -> None:
+async def test_an_image_of_exactly_its_declared_size_passes(server: ImageServer, disk: MemoryHandle) -> None:
     raw = disk_image(seed=41)
     body = gzip.compress(raw)
     server.routes["/image"] = Route(body=body)

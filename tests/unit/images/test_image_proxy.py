@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from block_fakes import FileHandle
+from block_fakes import content, open_disk
 from image_server import ImageServer, Route
 from images_test_support import disk_fixture, server_fixture  # noqa: F401
 from test_image_pipeline import assert_not_bootable, disk_image, plant_old_image
 
+from teeth_agent.backend.memory import MemoryHandle
 from teeth_agent.http.client import HttpDownload, HttpOptions
 from teeth_agent.http.errors import ProxyError
 from teeth_agent.http.proxy import ProxySettings
@@ -54,18 +55,18 @@ def proxy_fixture(tmp_path: Path) -> Iterator[int]:
     proc.wait()
 
 
-async def test_http_through_the_proxy(server: ImageServer, disk: FileHandle, proxy: int) -> None:
+async def test_http_through_the_proxy(server: ImageServer, disk: MemoryHandle, proxy: int) -> None:
     raw = disk_image(seed=50)
     server.routes["/image"] = Route(body=raw)
     options = HttpOptions(proxy=ProxySettings.from_params({"http": f"http://127.0.0.1:{proxy}"}, ""))
     result = await stream_image(HttpDownload((server.url("/image"),), options), Target(disk),
                                 {"sha256": hashlib.sha256(raw).hexdigest()}, DecodeJob(True, "raw"))
-    assert result.size == len(raw) and disk.content(len(raw)) == raw
+    assert result.size == len(raw) and content(disk, len(raw)) == raw
     assert "tinyproxy" in server.requests_for("/image")[0].headers.get("via", "")
 
 
 async def test_a_proxy_that_wants_credentials_is_a_clear_error(
-    server: ImageServer, disk: FileHandle, tmp_path: Path
+    server: ImageServer, disk: MemoryHandle, tmp_path: Path
 ) -> None:
     proc, port = start_tinyproxy(tmp_path, "BasicAuth user secret\n")
     try:
@@ -82,7 +83,7 @@ async def test_a_proxy_that_wants_credentials_is_a_clear_error(
         proc.wait()
 
 
-async def test_an_unreachable_proxy_is_a_clear_error(server: ImageServer, disk: FileHandle) -> None:
+async def test_an_unreachable_proxy_is_a_clear_error(server: ImageServer, disk: MemoryHandle) -> None:
     options = HttpOptions(proxy=ProxySettings.from_params({"http": f"http://127.0.0.1:{free_port()}"}, ""))
     with pytest.raises(ProxyError, match="cannot be reached"):
         await stream_image(HttpDownload((server.url("/image"),), options), Target(disk),
@@ -116,13 +117,13 @@ async def test_https_through_the_proxy_uses_connect(tmp_path: Path, proxy: int) 
         tls = await asyncio.start_server(plain._handle, "127.0.0.1", 0, ssl=server_ctx)
         port = tls.sockets[0].getsockname()[1]
         try:
-            handle = FileHandle(tmp_path / "disk.img", 32 << 20)
+            handle = await open_disk(32 << 20)
             options = HttpOptions(ssl_context=ssl.create_default_context(cafile=str(tmp_path / "cert.pem")),
                                   proxy=ProxySettings.from_params({"https": f"http://127.0.0.1:{proxy}"}, ""))
             result = await stream_image(HttpDownload((f"https://127.0.0.1:{port}/image",), options),
                                         Target(handle), {"sha256": hashlib.sha256(raw).hexdigest()},
                                         DecodeJob(True, "raw"))
-            assert result.size == len(raw) and handle.content(len(raw)) == raw
+            assert result.size == len(raw) and content(handle, len(raw)) == raw
             # Inside the tunnel the proxy saw nothing of the request: no Via header reached the server.
             assert "via" not in plain.requests_for("/image")[0].headers
         finally:
