@@ -1,7 +1,7 @@
 """The conformance checks: what an endpoint must do for teeth agents, each on its own links.
 
 Each check is `async (Ctx) -> detail` and raises `CheckFailed` saying what the endpoint did wrong. They
-follow DESIGN.md section 3: handshake; ping both ways; task_status acknowledged, duplicates (same seq)
+follow docs/protocol.md: handshake; ping both ways; task_status acknowledged, duplicates (same seq)
 and stale seqs acknowledged too; final statuses re-sent after a reconnect acknowledged; agent-side
 protocol violations answered with fatal_error and then a close; a command failure (an unknown method) is
 an error, never fatal; log records; and backpressure (a burst larger than the socket buffers, every
