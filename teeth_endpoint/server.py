@@ -161,7 +161,7 @@ class AgentServer:
     def _handle(self, link: _Link, cmd: Command) -> Reply:
         try:
             if link.agent_id is None:
-                return self._handshake(link, cmd)
+                return self._first_handshake(link, cmd)
             if cmd.method == "task_status":
                 return self._task_status(link.agent_id, cmd.params)
             if cmd.method == "log":
@@ -172,6 +172,18 @@ class AgentServer:
             return ErrorPayload(f"the endpoint has no method {cmd.method!r}", "unknown_method")
         except BadParams as exc:
             return ErrorPayload(str(exc), "invalid_params", {"field": exc.field})
+
+    def _first_handshake(self, link: _Link, cmd: Command) -> Reply:
+        # Any handshake that is not accepted ends the link, whatever went wrong: an unauthenticated peer
+        # must never keep a session open (a lone surrogate token once made this `internal` and left it).
+        try:
+            return self._handshake(link, cmd)
+        except Hangup:
+            raise
+        except Exception as exc:
+            peer = link.conn.peer if link.conn else "?"
+            log.warning("handshake from %s failed: %s", peer, type(exc).__name__)
+            raise Hangup(ErrorPayload("handshake refused", "unauthorized")) from None
 
     def _handshake(self, link: _Link, cmd: Command) -> Reply:
         # The session guarantees this is the handshake command. The token is checked before anything
