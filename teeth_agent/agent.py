@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from teeth_agent.atomic_write import private_dir
 from teeth_agent.backend.api import Backend
 from teeth_agent.backend.types import Inventory
 from teeth_agent.connection import CallTimeout, CommandFailed, Connection, ConnectionClosed, Reply
@@ -126,7 +127,7 @@ class Agent:
         return await open_endpoint(ep, self._config.tls)
 
     async def run(self) -> None:
-        self._config.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._config.state_dir)  # 0700 and ours, or the agent does not start
         self._info = await self._identify()
         self._registry = self._build_registry(self._info)
         self._runner.recover()

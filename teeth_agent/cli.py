@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from teeth_agent.agent import Agent, AgentConfig
+from teeth_agent.atomic_write import private_dir
 from teeth_agent.backend.api import Backend
 from teeth_agent.cmdline import CmdlineError, KernelOptions, parse_cmdline, split_list
 from teeth_agent.dial import client_tls_context, parse_endpoint
@@ -203,7 +204,7 @@ def main(argv: Sequence[str] | None, make_commands: MakeCommands) -> int:
         if level not in LOG_LEVELS:
             raise UsageError(f"log level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
         try:
-            config.state_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(config.state_dir)
         except OSError as exc:
             raise UsageError(f"state dir {config.state_dir}: {exc.strerror or exc}") from None
     except UsageError as exc:

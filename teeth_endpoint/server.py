@@ -168,8 +168,7 @@ class AgentServer:
     def _handle(self, link: _Link, cmd: Command) -> Reply | Awaitable[Reply]:
         try:
             if link.agent_id is None:
-                checked = self._checked_handshake(link, cmd)
-                return checked if checked is not None else self._handshake(link, cmd)
+                return self._first_handshake(link, cmd)
             if cmd.method == "task_status":
                 return self._task_status(link.agent_id, cmd.params)
             if cmd.method == "log":
@@ -183,6 +182,19 @@ class AgentServer:
             return ErrorPayload(f"the endpoint has no method {cmd.method!r}", "unknown_method")
         except BadParams as exc:
             return ErrorPayload(str(exc), "invalid_params", {"field": exc.field})
+
+    def _first_handshake(self, link: _Link, cmd: Command) -> Reply | Awaitable[Reply]:
+        # Any handshake that is not accepted ends the link, whatever went wrong: an unauthenticated peer
+        # must never keep a session open (a lone surrogate token once made this `internal` and left it).
+        try:
+            checked = self._checked_handshake(link, cmd)
+            return checked if checked is not None else self._handshake(link, cmd)
+        except Hangup:
+            raise
+        except Exception as exc:
+            peer = link.conn.peer if link.conn else "?"
+            log.warning("handshake from %s failed: %s", peer, type(exc).__name__)
+            raise Hangup(ErrorPayload("handshake refused", "unauthorized")) from None
 
     def _handshake(self, link: _Link, cmd: Command, token_checked: bool = False) -> Reply:
         # The session guarantees this is the handshake command. The token is checked before anything

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from teeth_agent.atomic_write import fsync_dir, write_atomic
+
 INDEX_NAME = "image-cache.json"
 VERSION = 1
 
@@ -84,7 +86,7 @@ class IndexFile:
             )
         except FileNotFoundError:
             return CacheIndex()
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             self.warnings.append(f"{self.path}: unreadable image cache index ignored ({exc})")
             return CacheIndex()
         self._known, self._durable = (text, identity), False
@@ -100,18 +102,11 @@ class IndexFile:
                           indent=1, sort_keys=True)
         if self._unchanged(text):
             if not self._durable:
-                _fsync_dir(self.path.parent)  # a file read, not written, here: its rename may be unsynced
+                fsync_dir(self.path.parent)  # a file read, not written, here: its rename may be unsynced
                 self._durable = True
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-            identity = _identity(os.fstat(f.fileno()))  # a rename keeps the inode and mtime
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        identity = _identity(write_atomic(self.path, text.encode()))  # a rename keeps the inode and mtime
         self._known, self._durable = (text, identity), True
 
     def _unchanged(self, text: str) -> bool:
@@ -126,11 +121,3 @@ class IndexFile:
 def _identity(st: os.stat_result) -> tuple[int, ...]:
     """What changes when the file at a path is replaced or rewritten."""
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _fsync_dir(path: Path) -> None:
-    dir_fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

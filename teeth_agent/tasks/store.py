@@ -1,9 +1,10 @@
 """Persistence of task records, so final statuses survive an agent restart.
 
-One JSON file per task under `<state-dir>/tasks/`, named by a digest of the task_id (task ids come from
-the endpoint and may hold any character). Each save is atomic: write a temporary file, fsync it, rename
-it over the old one, fsync the directory — a crash leaves either the old record or the new one, never half.
-A file that does not parse is moved aside (`*.corrupt`) and reported, rather than stopping the agent.
+One JSON file per task under `<state-dir>/tasks/` (made 0700), named by a digest of the task_id (task ids
+come from the endpoint and may hold any character). Each save goes through `atomic_write.write_atomic`: a
+crash leaves either the old record or the new one, never half, and no planted symlink is followed. A file
+that cannot be read back for any reason (bad JSON, nesting too deep for the parser, wrong fields) is moved
+aside (`*.corrupt`) and reported, rather than stopping the agent.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Protocol
 
-from teeth_agent.tasks.records import RecordError, TaskRecord
+from teeth_agent.atomic_write import private_dir, write_atomic
+from teeth_agent.tasks.records import TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -65,37 +66,18 @@ class JsonFileStore:
         for path in sorted(self._dir.glob("*.json")):
             try:
                 records.append(TaskRecord.from_json(json.loads(path.read_bytes())))
-            except (OSError, ValueError, RecordError) as exc:
+            # RecordError is a ValueError; RecursionError comes from JSON nested deeper than the parser
+            # goes; OverflowError from a number float() cannot hold. None of them may stop the agent.
+            except (OSError, ValueError, RecursionError, OverflowError, TypeError) as exc:
                 log.error("task record %s is unreadable (%s); moved aside", path.name, exc)
                 with contextlib.suppress(OSError):  # a read-only state dir still lets the agent start
                     path.replace(path.with_suffix(".corrupt"))
         return records
 
     def save(self, record: TaskRecord) -> None:
-        self._dir.mkdir(parents=True, exist_ok=True)
-        path = self._path(record.task_id)
-        # Named per process: a reader (or a second agent by mistake) never sees or removes our half-write.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        private_dir(self._dir)
         data = json.dumps(record.to_json(), sort_keys=True).encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self._fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        if self._fsync:
-            self._sync_dir()
+        write_atomic(self._path(record.task_id), data, fsync=self._fsync)
 
     def delete(self, task_id: str) -> None:
         self._path(task_id).unlink(missing_ok=True)
-
-    def _sync_dir(self) -> None:
-        fd = os.open(self._dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

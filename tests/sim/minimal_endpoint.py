@@ -1,4 +1,4 @@
-"""An endpoint written for the tests from the wire table in docs/protocol.md alone, sharing no code with this project.
+"""An endpoint written for the tests from docs/protocol.md alone, sharing no code with this project.
 
 It accepts any handshake, answers `log` and `task_status` with {}, and sends each agent `ping` then
 `status`, remembering the answers. `broken=` switches on one wrong behaviour for the conformance tests.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,17 @@ def test_the_token_can_come_from_the_kernel_command_line_or_a_config_drive(tmp_p
     assert _config([], kernel).token == "from-cmdline"  # type: ignore[attr-defined]
     both = KernelOptions(endpoints=("tcp://h:1",), options={"token": "x", "token_file": str(drive)})
     assert _config([], both).token == "per-agent"  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_a_state_dir_of_another_user_stops_the_agent_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 4321, 4321)
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text("")
+    argv = ["--endpoint", "tcp://127.0.0.1:1", "--backend", "null", "--cmdline-file", str(cmdline)]
+    assert main([*argv, "--state-dir", str(theirs)]) == 2
+    assert "owned by uid 4321" in capsys.readouterr().err

@@ -193,3 +193,13 @@ async def test_a_task_id_of_another_agent_is_refused(endpoint: tuple[Endpoint, s
     with pytest.raises(ValueError, match="belongs to agent 'node-10'"):
         await ep.run_task("node-11", "fake.task", {"task_id": "t-10"})
     await stop(conn, runner)
+
+
+async def test_an_unencodable_token_is_refused_and_the_link_ends(endpoint: tuple[Endpoint, str]) -> None:
+    # Issue 13 item 4: a lone surrogate made the token check raise, answered `internal`, link kept.
+    ep, url = endpoint
+    agent = FakeAgent("intruder")
+    with pytest.raises(CommandFailed, match="unauthorized"):
+        await agent.connect(url, token="\ud800")
+    assert ep.agents() == []
+    assert not ep.server.links
