@@ -46,8 +46,8 @@ def test_prepare_then_run_image_ends_with_a_loaded_kexec_target(attach_loop: Att
     loop, raw, prepared, ran = prepare_then_run(attach_loop, tmp_path, {"boot": {"mode": "bios"}})
     assert (prepared["disk"], prepared["size"], prepared["compression"]) == (loop.dev, IMAGE, "zstd")
     result = ok(ran)["result"]
-    assert (result["action"], result["disk"], result["bootloader"]) == ("kexec", loop.dev,
-                                                                          {"mode": "bios", "efi_entry": None})
+    bootloader = {"mode": "bios", "efi_entry": None, "removed_entries": []}
+    assert (result["action"], result["disk"], result["bootloader"]) == ("kexec", loop.dev, bootloader)
     expected = {"kernel": EXPECTED.kernel, "initrd": EXPECTED.initrd, "cmdline": EXPECTED.cmdline}
     assert result["kexec"] == expected
     (call,) = ran["kexec_calls"]
